@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Tests the patch tooling (ci/series.sh) on scratch copies of this repository: commits in the
+# trees round-trip through export and a fresh materialization byte for byte, and unexported
+# work is refused, never destroyed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+PASSED=0
+FAILED=0
+ok() {
+	echo "ok: $*"
+	PASSED=$((PASSED + 1))
+}
+fail() {
+	echo "FAIL: $*"
+	FAILED=$((FAILED + 1))
+}
+# expect_fail DESCRIPTION COMMAND...: the command must exit non-zero.
+expect_fail() {
+	local what=$1
+	shift
+	if "$@" >"$TMP/out" 2>&1; then fail "$what (it succeeded)"; else ok "$what"; fi
+}
+expect_ok() {
+	local what=$1
+	shift
+	if "$@" >"$TMP/out" 2>&1; then ok "$what"; else
+		fail "$what"
+		sed 's/^/    /' "$TMP/out"
+	fi
+}
+hash_dir() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum); }
+
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME="Series Test" GIT_AUTHOR_EMAIL="test@ldk-fork.invalid"
+export GIT_COMMITTER_NAME="Series Test" GIT_COMMITTER_EMAIL="test@ldk-fork.invalid"
+# Share the registry download cache, not the build.
+export CARGO_TARGET_DIR="$TMP/cargo-target"
+
+# Clone A: the project's files as they are in the working tree, committed in a scratch repo.
+A="$TMP/a"
+mkdir -p "$A"
+(cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$A")
+git -C "$A" init --quiet -b main
+git -C "$A" add -A
+git -C "$A" commit --quiet -m "scratch copy"
+S="$A/ci/series.sh"
+
+cd "$A"
+expect_ok "apply materializes a fresh clone" "$S" apply
+[ -f lightning/src/lib.rs ] && [ -f lightning-background-processor/src/lib.rs ] &&
+	ok "both trees exist" || fail "both trees exist"
+expect_ok "check passes on the pristine series" "$S" check
+mtime_before=$(stat -c %Y lightning/src/lib.rs)
+expect_ok "apply again (idempotent)" "$S" apply
+[ "$(stat -c %Y lightning/src/lib.rs)" = "$mtime_before" ] &&
+	ok "idempotent apply touches no file" || fail "idempotent apply touches no file"
+
+# Unexported edits: a changed file and a brand-new file are both refused, and both survive.
+echo "// an edit of the tooling test" >>lightning/src/lib.rs
+mkdir -p lightning/src/ln && echo "// a new file" >lightning/src/ln/tooling_test_new.rs
+edited=$(sha256sum lightning/src/lib.rs)
+expect_fail "apply refuses uncommitted edits" "$S" apply
+grep -q "uncommitted edits" "$TMP/out" && ok "apply says why" || fail "apply says why"
+[ "$(sha256sum lightning/src/lib.rs)" = "$edited" ] && [ -f lightning/src/ln/tooling_test_new.rs ] &&
+	ok "the refused edits survive" || fail "the refused edits survive"
+expect_fail "check fails on uncommitted edits" "$S" check
+expect_fail "export refuses uncommitted edits" "$S" export
+git -C "$A" status --porcelain | grep -q . && fail "main repo sees the trees" ||
+	ok "the main repository ignores the trees"
+
+# A new file alone (the trap of the ignored trees) is also refused.
+"$S" git checkout --quiet -- lightning/src/lib.rs
+expect_fail "apply refuses a new untracked file alone" "$S" apply
+[ -f lightning/src/ln/tooling_test_new.rs ] && ok "the new file survives" || fail "the new file survives"
+echo "// an edit of the tooling test" >>lightning/src/lib.rs
+
+# Committed but not exported.
+"$S" commit --quiet -m "Add a tooling test edit" -m "Body of the tooling test patch."
+expect_fail "apply refuses unexported commits" "$S" apply
+grep -q "not exported" "$TMP/out" && ok "apply says the commits are not exported" ||
+	fail "apply says the commits are not exported"
+[ -f lightning/src/ln/tooling_test_new.rs ] && ok "the commit survives" || fail "the commit survives"
+expect_fail "check fails on unexported commits" "$S" check
+
+expect_ok "export writes the patch" "$S" export
+n=$(find patches -name '*.patch' | wc -l)
+[ "$n" = 1 ] && ok "one patch exported" || fail "one patch exported (got $n)"
+grep -q '^diff --git a/lightning/src/lib.rs b/lightning/src/lib.rs' patches/0001-*.patch &&
+	ok "patch paths are rust-lightning repository paths" || fail "patch paths are repository paths"
+first=$(hash_dir patches)
+expect_ok "export again" "$S" export
+[ "$(hash_dir patches)" = "$first" ] && ok "re-export is byte-identical" || fail "re-export is byte-identical"
+expect_ok "check passes once exported" "$S" check
+expect_ok "apply is a no-op once exported" "$S" apply
+git -C "$A" add -A patches && git -C "$A" commit --quiet -m "patches: tooling test"
+
+# Clone B, from scratch: same trees, same series commits, same export.
+B="$TMP/b"
+git clone --quiet "$A" "$B"
+cd "$B"
+expect_ok "apply in a fresh clone" ci/series.sh apply
+diff -r -q "$A/lightning" "$B/lightning" >/dev/null &&
+	diff -r -q "$A/lightning-background-processor" "$B/lightning-background-processor" >/dev/null &&
+	ok "fresh clone materializes identical trees" || fail "fresh clone materializes identical trees"
+[ "$(ci/series.sh git rev-parse HEAD)" = "$(cd "$A" && "$S" git rev-parse HEAD)" ] &&
+	ok "fresh clone has the same series commits" || fail "fresh clone has the same series commits"
+expect_ok "export in the fresh clone" ci/series.sh export
+[ "$(hash_dir patches)" = "$first" ] && ok "fresh clone exports byte-identical patches" ||
+	fail "fresh clone exports byte-identical patches"
+
+# The series applies with plain `git am` to a checkout of upstream at repository paths.
+U="$TMP/upstream"
+mkdir -p "$U"
+cp -a "$ROOT/target/upstream-pristine/"*/lightning "$U/" 2>/dev/null ||
+	cp -a "$A/target/upstream-pristine/"*/lightning "$U/"
+git -C "$U" init --quiet && git -C "$U" add -A && git -C "$U" commit --quiet -m upstream
+git -C "$U" am --quiet "$B"/patches/*.patch && ok "git am applies the series upstream" ||
+	fail "git am applies the series upstream"
+
+# A second patch made in A, pulled by B: B's trees are behind, export there refuses to clobber
+# patches/, and apply brings the trees forward.
+cd "$A"
+echo "// a second edit" >>lightning-background-processor/src/lib.rs
+"$S" commit --quiet -m "Add a second tooling test edit"
+"$S" export >/dev/null 2>&1
+git add -A patches && git commit --quiet -m "patches: second"
+cd "$B"
+git pull --quiet --ff-only
+expect_fail "export refuses to overwrite newer patches/" ci/series.sh export
+expect_fail "check fails while the trees are behind" ci/series.sh check
+expect_ok "apply brings the trees forward" ci/series.sh apply
+grep -q "a second edit" lightning-background-processor/src/lib.rs &&
+	ok "the pulled patch is in the tree" || fail "the pulled patch is in the tree"
+expect_ok "check passes after apply" ci/series.sh check
+
+# Amending patch 1 with the documented flow; patch 2 still applies after it.
+GIT_SEQUENCE_EDITOR="sed -i '1s/^pick/edit/'" ci/series.sh git rebase --quiet -i upstream >/dev/null 2>&1
+echo "// amended" >>lightning/src/lib.rs
+ci/series.sh commit --quiet --amend --no-edit
+ci/series.sh git rebase --continue >/dev/null 2>&1
+expect_ok "export after amending patch 1" ci/series.sh export
+grep -q "amended" patches/0001-*.patch && ! grep -q "amended" patches/0002-*.patch &&
+	ok "the amendment is in patch 1 only" || fail "the amendment is in patch 1 only"
+expect_ok "check passes after amending" ci/series.sh check
+
+# A patch that does not apply: check fails and apply refuses, leaving the trees alone.
+git add -A patches && git commit --quiet -m "patches: amended"
+sed -i 's/^+\/\/ amended$/+\/\/ amended differently/; s/^ \(.*\)$/ \1 corrupted/' patches/0001-*.patch
+tree_hash=$(hash_dir lightning)
+expect_fail "check fails when a patch does not apply" ci/series.sh check
+expect_fail "apply refuses a patch that does not apply" ci/series.sh apply
+[ "$(hash_dir lightning)" = "$tree_hash" ] && ok "the trees are untouched by the failed apply" ||
+	fail "the trees are untouched by the failed apply"
+
+echo
+echo "series tooling: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

@@ -1,0 +1,73 @@
+// This file is Copyright its original authors, visible in version control
+// history.
+//
+// This file is licensed under the Apache License, Version 2.0 <LICENSE-APACHE
+// or http://www.apache.org/licenses/LICENSE-2.0> or the MIT license
+// <LICENSE-MIT or http://opensource.org/licenses/MIT>, at your option.
+// You may not use this file except in accordance with one or both of these
+// licenses.
+
+//! A sum over a rolling window, kept as an exponentially decaying average.
+
+/// A sum over a rolling window of `window_secs` seconds, kept as a single decaying value.
+///
+/// The value halves every `window_secs / 2` seconds, that is it decays by `(1/2)^(2 / window)`
+/// per second (the convention of the BOLT proposal's reference implementation), so a value
+/// added `window_secs` ago weighs a quarter of a fresh one. Time is never read from a clock:
+/// every call passes the current time, in seconds since an arbitrary epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecayingAverage {
+	value: f64,
+	last_updated_secs: u64,
+	half_life_secs: f64,
+}
+
+impl DecayingAverage {
+	/// Creates an empty average over a window of `window_secs` seconds, starting at `now_secs`.
+	///
+	/// `window_secs` must not be zero.
+	pub fn new(window_secs: u64, now_secs: u64) -> Self {
+		debug_assert!(window_secs > 0);
+		Self { value: 0.0, last_updated_secs: now_secs, half_life_secs: window_secs as f64 / 2.0 }
+	}
+
+	/// The decayed value at `now_secs`. A time earlier than the last update reads the value as
+	/// of the last update: time never runs backwards for the average.
+	pub fn value_at(&self, now_secs: u64) -> f64 {
+		let elapsed = now_secs.saturating_sub(self.last_updated_secs) as f64;
+		self.value * libm::exp2(-elapsed / self.half_life_secs)
+	}
+
+	/// Decays the value to `now_secs`, adds `amount` (which may be negative) and returns the
+	/// new value.
+	pub fn add(&mut self, amount: f64, now_secs: u64) -> f64 {
+		self.value = self.value_at(now_secs) + amount;
+		self.last_updated_secs = self.last_updated_secs.max(now_secs);
+		self.value
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn halves_every_half_window() {
+		let mut avg = DecayingAverage::new(100, 1_000);
+		assert_eq!(avg.add(80.0, 1_000), 80.0);
+		assert_eq!(avg.value_at(1_050), 40.0);
+		assert_eq!(avg.value_at(1_100), 20.0);
+		// Reading does not move the average; adding decays first.
+		assert_eq!(avg.add(-10.0, 1_050), 30.0);
+		assert_eq!(avg.value_at(1_100), 15.0);
+	}
+
+	#[test]
+	fn earlier_time_does_not_grow_the_value() {
+		let mut avg = DecayingAverage::new(100, 1_000);
+		avg.add(80.0, 1_050);
+		assert_eq!(avg.value_at(900), 80.0);
+		assert_eq!(avg.add(1.0, 900), 81.0);
+		assert_eq!(avg.value_at(1_100), 40.5);
+	}
+}
