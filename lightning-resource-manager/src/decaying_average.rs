@@ -11,10 +11,14 @@
 
 /// A sum over a rolling window of `window_secs` seconds, kept as a single decaying value.
 ///
-/// The value halves every `window_secs / 2` seconds, that is it decays by `(1/2)^(2 / window)`
-/// per second (the convention of the BOLT proposal's reference implementation), so a value
-/// added `window_secs` ago weighs a quarter of a fresh one. Time is never read from a clock:
-/// every call passes the current time, in seconds since an arbitrary epoch.
+/// Convention: the value halves every `window_secs / 2` seconds, that is it decays by
+/// `(1/2)^(2 / window)` per second (the convention of the BOLT proposal's text), so a value
+/// added `window_secs` ago weighs a quarter of a fresh one. (Newer implementations use
+/// `e^(-t / window)`, under which it would weigh `1/e`; this crate does not.) A constant flow of
+/// `r` per second settles at `r * window / (2 * ln 2)`, about `0.72 * r * window`.
+///
+/// The decay is applied on every read ([`Self::value_at`]) and every [`Self::add`]. Time is never
+/// read from a clock: every call passes the current time, in seconds since an arbitrary epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecayingAverage {
 	value: f64,
@@ -36,6 +40,23 @@ impl DecayingAverage {
 	pub fn value_at(&self, now_secs: u64) -> f64 {
 		let elapsed = now_secs.saturating_sub(self.last_updated_secs) as f64;
 		self.value * libm::exp2(-elapsed / self.half_life_secs)
+	}
+
+	/// Rebuilds an average from its stored parts (see [`Self::stored_value`] and
+	/// [`Self::last_updated_secs`]), over a window of `window_secs` seconds.
+	pub fn from_parts(window_secs: u64, stored_value: f64, last_updated_secs: u64) -> Self {
+		debug_assert!(window_secs > 0);
+		Self { value: stored_value, last_updated_secs, half_life_secs: window_secs as f64 / 2.0 }
+	}
+
+	/// The value as of [`Self::last_updated_secs`], undecayed: what persistence stores.
+	pub fn stored_value(&self) -> f64 {
+		self.value
+	}
+
+	/// The time of the last [`Self::add`], or of the creation.
+	pub fn last_updated_secs(&self) -> u64 {
+		self.last_updated_secs
 	}
 
 	/// Decays the value to `now_secs`, adds `amount` (which may be negative) and returns the

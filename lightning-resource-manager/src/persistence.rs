@@ -1,0 +1,326 @@
+// This file is Copyright its original authors, visible in version control
+// history.
+//
+// This file is licensed under the Apache License, Version 2.0 <LICENSE-APACHE
+// or http://www.apache.org/licenses/LICENSE-2.0> or the MIT license
+// <LICENSE-MIT or http://opensource.org/licenses/MIT>, at your option.
+// You may not use this file except in accordance with one or both of these
+// licenses.
+
+//! Persistence: the history that must survive a restart, written with LDK's TLV serialization.
+//!
+//! Persisted, per channel: its short channel id and [`ChannelId`], the salt of its general slot
+//! assignment (so the assignment survives a restart), its last known limits, its
+//! `outgoing_reputation` (value, time of last update, number of resolved HTLCs), its incoming
+//! revenue (value, time of last update), and the time of its last slow congestion resolution.
+//! Averages are stored undecayed with the time they were last updated; their windows come from
+//! the [`ResourceManagerConfig`] given on read.
+//!
+//! Not persisted: HTLCs in flight and bucket usage, which the startup replay
+//! ([`DefaultResourceManager::replay_forward`]) rebuilds from the HTLCs themselves, and the
+//! counters of [`DefaultResourceManager::stats`].
+//!
+//! The format is a TLV stream (see [`impl_writeable_tlv_based`]): odd fields may be ignored by
+//! older readers, unknown even fields are refused. Reading corrupt or truncated data returns a
+//! [`DecodeError`], never panics; so does a non-finite stored average or a channel listed twice.
+//!
+//! Use [`persist`] and [`read`] with a [`KVStoreSync`], as LDK persists its scorer, under
+//! [`RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE`], [`RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE`]
+//! and [`RESOURCE_MANAGER_PERSISTENCE_KEY`]; or use the manager's [`Writeable`] and
+//! [`ReadableArgs`] implementations directly.
+//!
+//! [`impl_writeable_tlv_based`]: lightning::impl_writeable_tlv_based
+//! [`ChannelId`]: lightning::ln::types::ChannelId
+
+use crate::config::{ConfigError, ResourceManagerConfig};
+use crate::decaying_average::DecayingAverage;
+use crate::incoming_revenue_threshold::IncomingRevenue;
+use crate::manager::{ChannelState, DefaultResourceManager, State};
+use crate::outgoing_reputation::OutgoingReputation;
+use crate::prelude::*;
+
+use core::fmt;
+use core::ops::Deref;
+
+use lightning::io;
+use lightning::ln::msgs::DecodeError;
+use lightning::log_info;
+use lightning::sign::EntropySource;
+use lightning::util::hash_tables::hash_map_with_capacity;
+use lightning::util::logger::Logger;
+use lightning::util::persist::KVStoreSync;
+use lightning::util::ser::{ReadableArgs, Writeable, Writer};
+
+/// The primary namespace under which the resource manager's state is persisted.
+pub const RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE: &str = "";
+/// The secondary namespace under which the resource manager's state is persisted.
+pub const RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE: &str = "";
+/// The key under which the resource manager's state is persisted.
+pub const RESOURCE_MANAGER_PERSISTENCE_KEY: &str = "resource_manager";
+
+/// The stored format. (A module of its own so that a lint the serialization macros trip,
+/// `clippy::drop_non_drop`, can be allowed for them alone.)
+mod format {
+	#![allow(clippy::drop_non_drop)]
+
+	use crate::prelude::*;
+	use lightning::impl_writeable_tlv_based;
+	use lightning::ln::types::ChannelId;
+
+	pub(super) struct PersistedChannel {
+		pub(super) short_channel_id: u64,
+		pub(super) channel_id: Option<ChannelId>,
+		pub(super) salt: [u8; 32],
+		pub(super) max_accepted_htlcs: Option<u16>,
+		pub(super) max_htlc_value_in_flight_msat: Option<u64>,
+		/// `f64::to_bits` of the undecayed reputation.
+		pub(super) reputation_bits: u64,
+		pub(super) reputation_updated_secs: u64,
+		pub(super) resolved_outgoing_htlcs: u64,
+		/// `f64::to_bits` of the undecayed revenue.
+		pub(super) revenue_bits: u64,
+		pub(super) revenue_updated_secs: u64,
+		pub(super) last_slow_congestion_resolution_secs: Option<u64>,
+	}
+
+	impl_writeable_tlv_based!(PersistedChannel, {
+		(0, short_channel_id, required),
+		(1, channel_id, option),
+		(2, salt, required),
+		(3, max_accepted_htlcs, option),
+		(4, reputation_bits, required),
+		(5, max_htlc_value_in_flight_msat, option),
+		(6, reputation_updated_secs, required),
+		(7, last_slow_congestion_resolution_secs, option),
+		(8, resolved_outgoing_htlcs, required),
+		(10, revenue_bits, required),
+		(12, revenue_updated_secs, required),
+	});
+
+	pub(super) struct PersistedState {
+		pub(super) channels: Vec<PersistedChannel>,
+	}
+
+	impl_writeable_tlv_based!(PersistedState, {
+		(0, channels, required_vec),
+	});
+}
+
+use format::{PersistedChannel, PersistedState};
+
+fn finite(bits: u64) -> Result<f64, DecodeError> {
+	let value = f64::from_bits(bits);
+	if value.is_finite() {
+		Ok(value)
+	} else {
+		Err(DecodeError::InvalidValue)
+	}
+}
+
+impl<ES: Deref, L: Deref> Writeable for DefaultResourceManager<ES, L>
+where
+	ES::Target: EntropySource,
+	L::Target: Logger,
+{
+	fn write<W: Writer>(&self, writer: &mut W) -> Result<(), io::Error> {
+		let persisted = {
+			let state = self.state();
+			let mut channels: Vec<PersistedChannel> = state
+				.channels
+				.iter()
+				.map(|(scid, c)| PersistedChannel {
+					short_channel_id: *scid,
+					channel_id: c.channel_id,
+					salt: c.salt,
+					max_accepted_htlcs: c.limits.map(|l| l.0),
+					max_htlc_value_in_flight_msat: c.limits.map(|l| l.1),
+					reputation_bits: c.reputation.average().stored_value().to_bits(),
+					reputation_updated_secs: c.reputation.average().last_updated_secs(),
+					resolved_outgoing_htlcs: c.reputation.resolved_htlcs(),
+					revenue_bits: c.revenue.average().stored_value().to_bits(),
+					revenue_updated_secs: c.revenue.average().last_updated_secs(),
+					last_slow_congestion_resolution_secs: c.last_slow_congestion_resolution_secs,
+				})
+				.collect();
+			// The same state always gives the same bytes.
+			channels.sort_unstable_by_key(|c| c.short_channel_id);
+			PersistedState { channels }
+		};
+		persisted.write(writer)
+	}
+}
+
+impl<ES: Deref, L: Deref> ReadableArgs<(ResourceManagerConfig, ES, L)>
+	for DefaultResourceManager<ES, L>
+where
+	ES::Target: EntropySource,
+	L::Target: Logger,
+{
+	/// Reads a manager written by its [`Writeable`] implementation. An invalid configuration is
+	/// an [`DecodeError::InvalidValue`]; use [`read`] to tell the two apart.
+	fn read<R: io::Read>(
+		reader: &mut R, (config, entropy_source, logger): (ResourceManagerConfig, ES, L),
+	) -> Result<Self, DecodeError> {
+		config.validate().map_err(|_| DecodeError::InvalidValue)?;
+		let persisted: PersistedState = lightning::util::ser::Readable::read(reader)?;
+		let mut channels = hash_map_with_capacity(persisted.channels.len());
+		for p in persisted.channels {
+			let reputation = OutgoingReputation::from_parts(
+				DecayingAverage::from_parts(
+					config.reputation_window_secs(),
+					finite(p.reputation_bits)?,
+					p.reputation_updated_secs,
+				),
+				p.resolved_outgoing_htlcs,
+			);
+			let revenue = IncomingRevenue::from_parts(
+				DecayingAverage::from_parts(
+					config.reputation_window_secs(),
+					finite(p.revenue_bits)?,
+					p.revenue_updated_secs,
+				),
+				config.reputation_multiplier,
+			);
+			let mut channel = ChannelState::new(p.salt, &config, 0);
+			channel.channel_id = p.channel_id;
+			channel.reputation = reputation;
+			channel.revenue = revenue;
+			channel.last_slow_congestion_resolution_secs = p.last_slow_congestion_resolution_secs;
+			if let (Some(slots), Some(liquidity)) =
+				(p.max_accepted_htlcs, p.max_htlc_value_in_flight_msat)
+			{
+				channel.set_limits(slots, liquidity, &config);
+			}
+			if channels.insert(p.short_channel_id, channel).is_some() {
+				return Err(DecodeError::InvalidValue);
+			}
+		}
+		DefaultResourceManager::from_state(config, entropy_source, logger, State::new(channels))
+			.map_err(|_| DecodeError::InvalidValue)
+	}
+}
+
+/// Why [`read`] failed.
+#[derive(Debug)]
+pub enum ReadError {
+	/// The configuration is invalid.
+	Config(ConfigError),
+	/// The store failed (other than by not having the key).
+	Io(io::Error),
+	/// The stored state is corrupt or truncated.
+	Decode(DecodeError),
+}
+
+impl fmt::Display for ReadError {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		match self {
+			Self::Config(e) => write!(f, "invalid resource manager configuration: {}", e),
+			Self::Io(e) => write!(f, "could not read the resource manager's state: {}", e),
+			Self::Decode(e) => write!(f, "corrupt resource manager state: {}", e),
+		}
+	}
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ReadError {}
+
+/// Writes the manager's history to `kv_store` under [`RESOURCE_MANAGER_PERSISTENCE_KEY`].
+pub fn persist<K: Deref, ES: Deref, L: Deref>(
+	kv_store: K, manager: &DefaultResourceManager<ES, L>,
+) -> Result<(), io::Error>
+where
+	K::Target: KVStoreSync,
+	ES::Target: EntropySource,
+	L::Target: Logger,
+{
+	kv_store.write(
+		RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_KEY,
+		manager.encode(),
+	)
+}
+
+/// Reads a manager from `kv_store`, or creates one without history when nothing was persisted
+/// yet (the key is not found). Corrupt or truncated state is a [`ReadError::Decode`]: it is not
+/// silently replaced by an empty history.
+pub fn read<K: Deref, ES: Deref, L: Deref>(
+	kv_store: K, config: ResourceManagerConfig, entropy_source: ES, logger: L,
+) -> Result<DefaultResourceManager<ES, L>, ReadError>
+where
+	K::Target: KVStoreSync,
+	ES::Target: EntropySource,
+	L::Target: Logger,
+{
+	config.validate().map_err(ReadError::Config)?;
+	let bytes = match kv_store.read(
+		RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_KEY,
+	) {
+		Ok(bytes) => bytes,
+		Err(e) if e.kind() == io::ErrorKind::NotFound => {
+			log_info!(logger, "Resource manager: no persisted state, starting without history");
+			return DefaultResourceManager::new(config, entropy_source, logger)
+				.map_err(ReadError::Config);
+		},
+		Err(e) => return Err(ReadError::Io(e)),
+	};
+	let mut reader = io::Cursor::new(&bytes);
+	<DefaultResourceManager<ES, L> as ReadableArgs<_>>::read(
+		&mut reader,
+		(config, entropy_source, logger),
+	)
+	.map_err(ReadError::Decode)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::tests::{TestEntropy, TestLogger};
+
+	fn channel(short_channel_id: u64) -> PersistedChannel {
+		PersistedChannel {
+			short_channel_id,
+			channel_id: None,
+			salt: [1; 32],
+			max_accepted_htlcs: Some(483),
+			max_htlc_value_in_flight_msat: Some(1_000),
+			reputation_bits: 1.5f64.to_bits(),
+			reputation_updated_secs: 10,
+			resolved_outgoing_htlcs: 1,
+			revenue_bits: 0f64.to_bits(),
+			revenue_updated_secs: 0,
+			last_slow_congestion_resolution_secs: None,
+		}
+	}
+
+	fn decode(state: PersistedState) -> Result<(), DecodeError> {
+		let (e, l) = (TestEntropy::new(0), TestLogger::default());
+		let bytes = state.encode();
+		<DefaultResourceManager<&TestEntropy, &TestLogger> as ReadableArgs<_>>::read(
+			&mut io::Cursor::new(&bytes),
+			(ResourceManagerConfig::default(), &e, &l),
+		)
+		.map(|_| ())
+	}
+
+	#[test]
+	fn channel_listed_twice_is_invalid() {
+		assert_eq!(decode(PersistedState { channels: vec![channel(1), channel(2)] }), Ok(()));
+		assert_eq!(
+			decode(PersistedState { channels: vec![channel(1), channel(1)] }),
+			Err(DecodeError::InvalidValue)
+		);
+	}
+
+	#[test]
+	fn non_finite_averages_are_invalid() {
+		for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+			let state = PersistedState {
+				channels: vec![PersistedChannel { revenue_bits: bad.to_bits(), ..channel(1) }],
+			};
+			assert_eq!(decode(state), Err(DecodeError::InvalidValue));
+		}
+	}
+}
