@@ -44,6 +44,8 @@ step "series check (applies to pristine, export fixed point)" ci/series.sh check
 # Upstream's own sources are not all clean under today's rustfmt, so only our crates are checked
 # whole; ci/check-patch-format.sh checks what the series adds to the trees.
 step "rustfmt: our crates" cargo fmt --check -p lightning-resource-manager
+step "clippy: our crates" \
+	cargo clippy -p lightning-resource-manager --all-targets --no-deps -- -D warnings
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
 step "build lightning without std" cargo build -p lightning --no-default-features --profile "$PROFILE"
 if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
