@@ -44,6 +44,7 @@ step "series check (applies to pristine, export fixed point)" ci/series.sh check
 # Upstream's own sources are not all clean under today's rustfmt, so only our crates are checked
 # whole; ci/check-patch-format.sh checks what the series adds to the trees.
 step "rustfmt: our crates" cargo fmt --check -p lightning-resource-manager
+step "rustfmt: what the series adds to the trees" ci/check-patch-format.sh
 step "clippy: our crates" \
 	cargo clippy -p lightning-resource-manager --all-targets --no-deps -- -D warnings
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
