@@ -32,7 +32,7 @@ run_tests() {
 	cargo test --profile "$PROFILE" "$@" 2>&1 | tee "$log" || rc=$?
 	echo "--- test counts ($*):"
 	awk '
-		/^ +Running / { name = $2; sub(/.*\//, "", name); if ($3 ~ /^\(/) { bin = $3; gsub(/[()]/, "", bin); sub(/.*\//, "", bin); sub(/-[0-9a-f]+$/, "", bin); name = bin " " $2 } }
+		/^ +Running / { bin = $NF; gsub(/[()]/, "", bin); sub(/.*\//, "", bin); sub(/-[0-9a-f]+$/, "", bin); name = bin " (" $2 " " $3 ")" }
 		/^ +Doc-tests / { name = "doc-tests " $2 }
 		/^test result:/ { printf "    %-60s %s\n", name, $0 }
 	' "$log"
