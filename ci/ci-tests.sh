@@ -54,6 +54,12 @@ if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]
 fi
 step "tests: lightning, lightning-background-processor, lightning-resource-manager" \
 	run_tests workspace --workspace
+# The same upstream suites with every forward routed through the resource allocation queue by an
+# always-approving manager (the functional tests' `TestResourceManager`).
+queue_mode_tests() {
+	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode -p lightning -p lightning-background-processor --lib
+}
+step "tests, every forward through the resource allocation queue" queue_mode_tests
 step "patch tooling test" ci/test-series.sh
 
 echo
