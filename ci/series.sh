@@ -25,7 +25,10 @@ MAIN_GIT_DIR=$(git rev-parse --absolute-git-dir)
 SERIES_GIT_DIR="$MAIN_GIT_DIR/series"
 # Where `export` last left the trees and patches/ identical: "<HEAD> <patches fingerprint>".
 SYNC_FILE="$SERIES_GIT_DIR/ldk-series-synced"
-TREES=(lightning lightning-background-processor)
+# The crates materialized from the registry, and every path the series may touch: upstream's
+# pending_changelog/ has no registry crate, so patches create it.
+CRATES=(lightning lightning-background-processor)
+TREES=("${CRATES[@]}" pending_changelog)
 BASE_TAG=upstream
 BRANCH=series
 
@@ -103,7 +106,7 @@ cmd_lock() {
 fetch_pristine() {
 	local crate sum file found
 	[ -f "$ROOT/ci/upstream.lock" ] || die "ci/upstream.lock is missing: run 'ci/series.sh lock'"
-	for crate in "${TREES[@]}"; do
+	for crate in "${CRATES[@]}"; do
 		[ -n "$(locked_checksum "$crate")" ] ||
 			die "ci/upstream.lock has no $crate $RELEASE: run 'ci/series.sh lock' after changing the release"
 	done
@@ -114,7 +117,7 @@ fetch_pristine() {
 		die "cargo could not fetch upstream $RELEASE from the registry"
 	rm -rf "$PRISTINE_DIR"
 	mkdir -p "$PRISTINE_DIR"
-	for crate in "${TREES[@]}"; do
+	for crate in "${CRATES[@]}"; do
 		sum=$(locked_checksum "$crate")
 		found=""
 		for file in "$CARGO_HOME"/registry/cache/*/"$crate-$RELEASE.crate"; do
@@ -166,11 +169,13 @@ materialize() {
 	sgit_at "$git_dir" "$work_tree" init --quiet
 	for crate in "${TREES[@]}"; do
 		rm -rf "${work_tree:?}/$crate"
+	done
+	for crate in "${CRATES[@]}"; do
 		cp -a "$PRISTINE_DIR/$crate" "$work_tree/$crate"
 	done
 	# `-f`: the project's .gitignore, which hides the trees from the main repository, is read by
 	# this repository too.
-	sgit_at "$git_dir" "$work_tree" add -f -A -- "${TREES[@]}"
+	sgit_at "$git_dir" "$work_tree" add -f -A -- "${CRATES[@]}"
 	GIT_AUTHOR_NAME="rust-lightning" GIT_AUTHOR_EMAIL="upstream@ldk-fork.invalid" \
 		GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" \
 		sgit_at "$git_dir" "$work_tree" commit --quiet -m "Upstream $RELEASE as published on crates.io" \
@@ -378,7 +383,12 @@ cmd_status() {
 
 cmd_commit() {
 	[ -d "$SERIES_GIT_DIR" ] || die "nothing materialized: run 'ci/series.sh apply'"
-	sgit add -f -A -- "${TREES[@]}"
+	local tree
+	for tree in "${TREES[@]}"; do
+		if [ -e "$ROOT/$tree" ] || sgit ls-files --error-unmatch -- "$tree" >/dev/null 2>&1; then
+			sgit add -f -A -- "$tree"
+		fi
+	done
 	# The user's own identity and editor, so no isolation from their configuration here.
 	git --git-dir="$SERIES_GIT_DIR" --work-tree="$ROOT" commit "$@"
 }

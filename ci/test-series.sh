@@ -43,6 +43,8 @@ export CARGO_TARGET_DIR="$TMP/cargo-target"
 A="$TMP/a"
 mkdir -p "$A"
 (cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$A")
+# The tooling is tested on a series of its own, independent of the fork's patches.
+rm -f "$A"/patches/*.patch
 git -C "$A" init --quiet -b main
 git -C "$A" add -A
 git -C "$A" commit --quiet -m "scratch copy"
@@ -124,6 +126,9 @@ git -C "$U" am --quiet "$B"/patches/*.patch && ok "git am applies the series ups
 # patches/, and apply brings the trees forward.
 cd "$A"
 echo "// a second edit" >>lightning-background-processor/src/lib.rs
+# A file outside the crates, as upstream's pending_changelog/ entries are.
+mkdir -p pending_changelog && echo "# API Updates" >pending_changelog/tooling-test.txt
+expect_fail "apply refuses a new pending_changelog entry" "$S" apply
 "$S" commit --quiet -m "Add a second tooling test edit"
 "$S" export >/dev/null 2>&1
 git add -A patches && git commit --quiet -m "patches: second"
@@ -134,13 +139,15 @@ expect_fail "check fails while the trees are behind" ci/series.sh check
 expect_ok "apply brings the trees forward" ci/series.sh apply
 grep -q "a second edit" lightning-background-processor/src/lib.rs &&
 	ok "the pulled patch is in the tree" || fail "the pulled patch is in the tree"
+[ -f pending_changelog/tooling-test.txt ] && ok "the pulled changelog entry is materialized" ||
+	fail "the pulled changelog entry is materialized"
 expect_ok "check passes after apply" ci/series.sh check
 
 # Amending patch 1 with the documented flow; patch 2 still applies after it.
 GIT_SEQUENCE_EDITOR="sed -i '1s/^pick/edit/'" ci/series.sh git rebase --quiet -i upstream >/dev/null 2>&1
 echo "// amended" >>lightning/src/lib.rs
 ci/series.sh commit --quiet --amend --no-edit
-ci/series.sh git rebase --continue >/dev/null 2>&1
+ci/series.sh git rebase --continue >"$TMP/rebase.log" 2>&1 || { cat "$TMP/rebase.log"; exit 1; }
 expect_ok "export after amending patch 1" ci/series.sh export
 grep -q "amended" patches/0001-*.patch && ! grep -q "amended" patches/0002-*.patch &&
 	ok "the amendment is in patch 1 only" || fail "the amendment is in patch 1 only"
