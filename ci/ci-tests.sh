@@ -56,8 +56,9 @@ step "tests: lightning, lightning-background-processor, lightning-resource-manag
 	run_tests workspace --workspace
 # The same upstream suites with every forward routed through the resource allocation queue by an
 # always-approving manager (the functional tests' `TestResourceManager`).
+# The same package selection as above, so that nothing is built again.
 queue_mode_tests() {
-	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode -p lightning -p lightning-background-processor --lib
+	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode --workspace --lib
 }
 step "tests, every forward through the resource allocation queue" queue_mode_tests
 step "patch tooling test" ci/test-series.sh
