@@ -86,6 +86,7 @@
 extern crate alloc;
 
 pub mod buckets;
+pub mod channel_manager;
 pub mod config;
 pub mod decaying_average;
 pub mod decision;

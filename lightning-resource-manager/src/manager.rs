@@ -126,13 +126,20 @@ impl PendingHtlc {
 /// The mutable state, behind the manager's lock.
 pub(crate) struct State {
 	pub(crate) channels: HashMap<u64, ChannelState>,
+	/// The key in `channels` of each channel whose id we know.
+	scids_by_channel_id: HashMap<ChannelId, u64>,
 	pending: HashMap<HtlcId, PendingHtlc>,
 	stats: ResourceManagerStats,
 }
 
 impl State {
 	pub(crate) fn new(channels: HashMap<u64, ChannelState>) -> Self {
-		Self { channels, pending: new_hash_map(), stats: ResourceManagerStats::default() }
+		let scids_by_channel_id = channels
+			.iter()
+			.filter_map(|(scid, channel)| Some((channel.channel_id?, *scid)))
+			.collect();
+		let stats = ResourceManagerStats::default();
+		Self { channels, scids_by_channel_id, pending: new_hash_map(), stats }
 	}
 }
 
@@ -261,6 +268,7 @@ where
 	/// channel never named here fail with [`FailureReason::UnknownIncomingChannel`].
 	pub fn channel_ready(&self, info: &ChannelInfo) {
 		let mut state = self.state();
+		state.scids_by_channel_id.insert(info.channel_id, info.short_channel_id);
 		let channel = self.channel_entry(&mut state.channels, info.short_channel_id, 0);
 		channel.channel_id = Some(info.channel_id);
 		channel.set_limits(
@@ -291,7 +299,7 @@ where
 	/// This is the only operation that visits every HTLC in flight; closes are rare.
 	pub fn channel_closed(&self, short_channel_id: u64) {
 		let mut state = self.state();
-		let State { channels, pending, stats } = &mut *state;
+		let State { channels, scids_by_channel_id, pending, stats } = &mut *state;
 		let rp = self.config.resolution_period_secs;
 		let mut released = 0u64;
 		pending.retain(|id, htlc| {
@@ -303,13 +311,21 @@ where
 			false
 		});
 		stats.released_on_close += released;
-		channels.remove(&short_channel_id);
+		if let Some(channel_id) = channels.remove(&short_channel_id).and_then(|c| c.channel_id) {
+			scids_by_channel_id.remove(&channel_id);
+		}
 		log_debug!(
 			self.logger,
 			"Resource manager: channel {} closed, released {} HTLCs",
 			short_channel_id,
 			released
 		);
+	}
+
+	/// The short channel id under which [`Self::channel_ready`] was told of the channel with id
+	/// `channel_id`, if it was and the channel is not closed.
+	pub fn short_channel_id(&self, channel_id: &ChannelId) -> Option<u64> {
+		self.state().scids_by_channel_id.get(channel_id).copied()
 	}
 
 	/// Decides on a forward. A request for an HTLC already in flight is answered with the
@@ -501,7 +517,7 @@ where
 	/// [`effective_fee`]: crate::outgoing_reputation::effective_fee
 	pub fn resolve_htlc(&self, resolution: &HtlcResolution) -> ResolveOutcome {
 		let mut state = self.state();
-		let State { channels, pending, stats } = &mut *state;
+		let State { channels, pending, stats, .. } = &mut *state;
 		let htlc = match pending.remove(&resolution.id) {
 			Some(htlc) => htlc,
 			None => {

@@ -612,6 +612,10 @@ fn persistence_round_trip() {
 	assert_eq!(m.encode(), r.encode());
 	let snap = r.channel_snapshot(3, now).unwrap();
 	assert_eq!(snap.last_slow_congestion_resolution_secs, Some(T0 + 1_000));
+	// Channels are found by id again.
+	let channel_id = snap.channel_id.unwrap();
+	assert_eq!(r.short_channel_id(&channel_id), Some(3));
+	assert_eq!(m.short_channel_id(&channel_id), Some(3));
 	assert!(snap.outgoing_reputation_msat < 0.0);
 }
 
