@@ -43,10 +43,17 @@ step "materialize lightning + lightning-background-processor" ci/series.sh apply
 step "series check (applies to pristine, export fixed point)" ci/series.sh check
 # Upstream's own sources are not all clean under today's rustfmt, so only our crates are checked
 # whole; ci/check-patch-format.sh checks what the series adds to the trees.
-step "rustfmt: our crates" cargo fmt --check -p lightning-resource-manager
+check_our_formatting() {
+	cargo fmt --check -p lightning-resource-manager
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
+}
+step "rustfmt: our crates" check_our_formatting
 step "rustfmt: what the series adds to the trees" ci/check-patch-format.sh
-step "clippy: our crates" \
+lint_our_crates() {
 	cargo clippy -p lightning-resource-manager --all-targets --no-deps -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --no-deps -- -D warnings
+}
+step "clippy: our crates" lint_our_crates
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
 step "build lightning without std" cargo build -p lightning --no-default-features --profile "$PROFILE"
 if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
@@ -61,6 +68,9 @@ queue_mode_tests() {
 	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode --workspace --lib
 }
 step "tests, every forward through the resource allocation queue" queue_mode_tests
+# The fuzz targets are a workspace of their own (see fuzz/README.md): replay their checked-in
+# inputs on stable.
+step "fuzz targets: replay test_cases/" run_tests fuzz --manifest-path fuzz/Cargo.toml
 step "patch tooling test" ci/test-series.sh
 
 echo
