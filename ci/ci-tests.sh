@@ -32,7 +32,10 @@ run_tests() {
 	cargo test --profile "$PROFILE" "$@" 2>&1 | tee "$log" || rc=$?
 	echo "--- test counts ($*):"
 	awk '
-		/^ +Running / { bin = $NF; gsub(/[()]/, "", bin); sub(/.*\//, "", bin); sub(/-[0-9a-f]+$/, "", bin); name = bin " (" $2 " " $3 ")" }
+		/^ +Running / {
+			bin = $NF; gsub(/[()]/, "", bin); sub(/.*\//, "", bin); sub(/-[0-9a-f]+$/, "", bin)
+			name = bin " (" ($2 == "unittests" ? $2 " " $3 : $2) ")"
+		}
 		/^ +Doc-tests / { name = "doc-tests " $2 }
 		/^test result:/ { printf "    %-60s %s\n", name, $0 }
 	' "$log"
