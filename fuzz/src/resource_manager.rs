@@ -21,20 +21,16 @@
 
 use crate::input::Input;
 
-use lightning::io;
 use lightning::ln::types::ChannelId;
 use lightning::sign::RandomBytes;
 use lightning::util::logger::{Logger, Record};
-use lightning::util::persist::KVStoreSync;
+use lightning::util::test_utils::TestStore;
 use lightning_resource_manager::persistence::{persist, read};
 use lightning_resource_manager::{
 	ChannelInfo, ChannelSnapshot, Decision, DefaultResourceManager, ForwardRequest, HtlcId,
 	HtlcResolution, Mode, ReplayOutcome, ReplayedForward, ResolveOutcome, ResourceBucket,
 	ResourceManagerConfig,
 };
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Few channels, so that forwards meet.
 const CHANNELS: u8 = 6;
@@ -45,30 +41,6 @@ struct NoLogs;
 
 impl Logger for NoLogs {
 	fn log(&self, _record: Record) {}
-}
-
-#[derive(Default)]
-struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl KVStoreSync for MemoryStore {
-	fn read(&self, primary: &str, secondary: &str, key: &str) -> Result<Vec<u8>, io::Error> {
-		let path = format!("{primary}/{secondary}/{key}");
-		self.0.lock().unwrap().get(&path).cloned().ok_or(io::ErrorKind::NotFound.into())
-	}
-
-	fn write(&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>) -> io::Result<()> {
-		self.0.lock().unwrap().insert(format!("{primary}/{secondary}/{key}"), buf);
-		Ok(())
-	}
-
-	fn remove(&self, primary: &str, secondary: &str, key: &str, _lazy: bool) -> io::Result<()> {
-		self.0.lock().unwrap().remove(&format!("{primary}/{secondary}/{key}"));
-		Ok(())
-	}
-
-	fn list(&self, _primary: &str, _secondary: &str) -> io::Result<Vec<String>> {
-		Ok(self.0.lock().unwrap().keys().cloned().collect())
-	}
 }
 
 type Manager<'a> = DefaultResourceManager<&'a RandomBytes, &'a NoLogs>;
@@ -114,7 +86,7 @@ fn restart<'a>(
 	manager: &Manager<'a>, config: ResourceManagerConfig, entropy: &'a RandomBytes,
 	logger: &'a NoLogs, in_flight: &[InFlight], now_secs: u64,
 ) -> Manager<'a> {
-	let store = MemoryStore::default();
+	let store = TestStore::new(false);
 	persist(&store, manager).expect("memory store");
 	let restarted = read(&store, config, entropy, logger).expect("reads what it wrote");
 	for forward in in_flight {

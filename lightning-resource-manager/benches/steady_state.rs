@@ -28,21 +28,25 @@
 
 use criterion::Criterion;
 
-use lightning::io;
 use lightning::ln::types::ChannelId;
 use lightning::sign::RandomBytes;
 use lightning::util::logger::{Logger, Record};
 use lightning::util::persist::KVStoreSync;
-use lightning_resource_manager::persistence::{persist, read};
+use lightning::util::test_utils::TestStore;
+use lightning_resource_manager::persistence::{
+	persist, read, RESOURCE_MANAGER_PERSISTENCE_KEY,
+	RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+	RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
 use lightning_resource_manager::{
 	ChannelInfo, Decision, DefaultResourceManager, ForwardRequest, HtlcId, HtlcResolution,
 	ReplayedForward, ResourceBucket, ResourceManagerConfig,
 };
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Counts heap allocations and live heap bytes, to check that deciding allocates nothing and
@@ -320,30 +324,6 @@ fn resident_bytes() -> Option<usize> {
 	Some(pages * 4096)
 }
 
-#[derive(Default)]
-struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl KVStoreSync for MemoryStore {
-	fn read(&self, primary: &str, secondary: &str, key: &str) -> Result<Vec<u8>, io::Error> {
-		let path = format!("{primary}/{secondary}/{key}");
-		self.0.lock().unwrap().get(&path).cloned().ok_or(io::ErrorKind::NotFound.into())
-	}
-
-	fn write(&self, primary: &str, secondary: &str, key: &str, buf: Vec<u8>) -> io::Result<()> {
-		self.0.lock().unwrap().insert(format!("{primary}/{secondary}/{key}"), buf);
-		Ok(())
-	}
-
-	fn remove(&self, primary: &str, secondary: &str, key: &str, _lazy: bool) -> io::Result<()> {
-		self.0.lock().unwrap().remove(&format!("{primary}/{secondary}/{key}"));
-		Ok(())
-	}
-
-	fn list(&self, _primary: &str, _secondary: &str) -> io::Result<Vec<String>> {
-		Ok(self.0.lock().unwrap().keys().cloned().collect())
-	}
-}
-
 /// The median time to persist, and to read back, the state of `channels` channels with some
 /// history.
 fn persistence_times(channels: u64) -> (Duration, Duration, usize) {
@@ -351,7 +331,7 @@ fn persistence_times(channels: u64) -> (Duration, Duration, usize) {
 	for _ in 0..4 * channels {
 		state.step();
 	}
-	let store = MemoryStore::default();
+	let store = TestStore::new(false);
 	let (mut persist_times, mut read_times) = (Vec::new(), Vec::new());
 	for _ in 0..5 {
 		let start = Instant::now();
@@ -366,7 +346,14 @@ fn persistence_times(channels: u64) -> (Duration, Duration, usize) {
 	}
 	persist_times.sort_unstable();
 	read_times.sort_unstable();
-	let bytes = store.0.lock().unwrap().values().map(Vec::len).sum();
+	let bytes = KVStoreSync::read(
+		&store,
+		RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+		RESOURCE_MANAGER_PERSISTENCE_KEY,
+	)
+	.unwrap()
+	.len();
 	(persist_times[2], read_times[2], bytes)
 }
 
