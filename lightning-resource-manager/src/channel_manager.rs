@@ -131,7 +131,7 @@ fn forward_request(request: &LdkForwardRequest, outgoing_scid: u64) -> ForwardRe
 		incoming_cltv_expiry: request.incoming_cltv_expiry,
 		height: request.best_block_height,
 		incoming_accountable: request.incoming_accountable,
-		upgrade_accountability_allowed: false,
+		upgrade_accountability_allowed: request.upgrade_accountability,
 		released_by_user: request.released_by_user,
 		now_secs: request.queued_at.as_secs(),
 	}
@@ -210,6 +210,7 @@ mod tests {
 			incoming_amount_msat: 101_000,
 			incoming_cltv_expiry: HEIGHT + 80,
 			incoming_accountable: false,
+			upgrade_accountability: false,
 			outgoing_short_channel_id: outgoing_alias + 1_000,
 			outgoing_channel: Some((
 				peer(outgoing_alias as u8),

@@ -223,7 +223,9 @@ fn pay_through_intercept_scid(
 	let payer = &nodes[upstream[0]];
 	let route = get_route!(payer, payment_params, PAYMENT_MSAT).unwrap();
 	let route_fees_msat = route.get_total_fees();
-	let onion = RecipientOnionFields::secret_only(payment_secret, PAYMENT_MSAT);
+	// The payer lets the forwarders upgrade the HTLC, as the hop before the LSP does.
+	let onion = RecipientOnionFields::secret_only(payment_secret, PAYMENT_MSAT)
+		.with_upgrade_accountability();
 	let payment_id = PaymentId(payment_hash.0);
 	payer.node.send_payment_with_route(route, payment_hash, onion, payment_id).unwrap();
 	check_added_monitors(payer, 1);
