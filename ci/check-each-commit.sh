@@ -10,7 +10,7 @@ cd "$ROOT"
 WS="$ROOT/target/each-commit/workspace"
 rm -rf "$WS"
 mkdir -p "$WS"
-cp -a Cargo.toml Cargo.lock rustfmt.toml .cargo lightning-resource-manager "$WS/"
+cp -a Cargo.toml Cargo.lock rustfmt.toml .cargo lightning-resource-manager jamming-demo example-node "$WS/"
 ci/series.sh materialize-to "$WS" --base-only
 
 mapfile -t patches < <(find patches -maxdepth 1 -name '*.patch' 2>/dev/null | LC_ALL=C sort)

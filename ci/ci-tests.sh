@@ -48,12 +48,17 @@ step "series check (applies to pristine, export fixed point)" ci/series.sh check
 # whole; ci/check-patch-format.sh checks what the series adds to the trees.
 check_our_formatting() {
 	cargo fmt --check -p lightning-resource-manager
+	cargo fmt --check -p jamming-demo
+	cargo fmt --check -p example-node
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
+	cargo fmt --check --manifest-path bench/Cargo.toml
 }
 step "rustfmt: our crates" check_our_formatting
 step "rustfmt: what the series adds to the trees" ci/check-patch-format.sh
 lint_our_crates() {
 	cargo clippy -p lightning-resource-manager --all-targets --no-deps -- -D warnings
+	cargo clippy -p jamming-demo --all-targets --no-deps -- -D warnings
+	cargo clippy -p example-node --all-targets --no-deps -- -D warnings
 	cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --no-deps -- -D warnings
 }
 step "clippy: our crates" lint_our_crates
@@ -62,7 +67,7 @@ step "build lightning without std" cargo build -p lightning --no-default-feature
 if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
 	step "each patch compiles on its own" ci/check-each-commit.sh
 fi
-step "tests: lightning, lightning-background-processor, lightning-resource-manager" \
+step "tests: lightning, lightning-background-processor, our crates" \
 	run_tests workspace --workspace
 # The same upstream suites with every forward routed through the resource allocation queue by an
 # always-approving manager (the functional tests' `TestResourceManager`).
