@@ -16,7 +16,9 @@
 #![forbid(unsafe_code)]
 
 mod input;
+pub mod queue_nodes;
 pub mod read_manager_state;
+pub mod read_queue;
 pub mod resource_manager;
 
 #[cfg(test)]

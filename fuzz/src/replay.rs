@@ -37,3 +37,13 @@ fn resource_manager() {
 fn read_manager_state() {
 	replay("read_manager_state", crate::read_manager_state::do_test);
 }
+
+#[test]
+fn queue_nodes() {
+	replay("queue_nodes", crate::queue_nodes::do_test);
+}
+
+#[test]
+fn read_queue() {
+	replay("read_queue", crate::read_queue::do_test);
+}
