@@ -31,6 +31,9 @@ CRATES=(lightning lightning-background-processor)
 TREES=("${CRATES[@]}" pending_changelog)
 BASE_TAG=upstream
 BRANCH=series
+# Files that `patch` and merge tools leave behind; `commit` stages with `-f`, so they would
+# otherwise end up in a patch.
+LEFTOVER_PATTERN='\.(orig|rej)$|~$'
 
 # Fixed identities and dates, and no user or system git configuration, so materializing the
 # same series anywhere gives the same commits and exporting it gives the same bytes.
@@ -341,7 +344,15 @@ cmd_check() {
 		diff -r "$TMP/current" "$TMP/fresh-export" | head -n 20 >&2 || true
 		failed=1
 	fi
-	# 3. The materialized trees hold nothing unexported.
+	# 3. The series adds no leftovers of `patch` or merge tools.
+	local leftovers
+	leftovers=$(sgit_at "$TMP/fresh/.git-series" "$TMP/fresh" diff --name-only --diff-filter=A \
+		"$BASE_TAG" HEAD | grep -E "$LEFTOVER_PATTERN" || true)
+	if [ -n "$leftovers" ]; then
+		say "FAIL: patches/ adds leftovers of patch or merge tools: $(echo $leftovers)"
+		failed=1
+	fi
+	# 4. The materialized trees hold nothing unexported.
 	if [ -d "$SERIES_GIT_DIR" ]; then
 		(assess_trees) || state=$?
 		case $state in
@@ -383,7 +394,10 @@ cmd_status() {
 
 cmd_commit() {
 	[ -d "$SERIES_GIT_DIR" ] || die "nothing materialized: run 'ci/series.sh apply'"
-	local tree
+	local tree leftovers
+	leftovers=$(sgit ls-files --others -- "${TREES[@]}" | grep -E "$LEFTOVER_PATTERN" || true)
+	[ -z "$leftovers" ] || die "remove these leftovers from the trees first:
+$leftovers"
 	for tree in "${TREES[@]}"; do
 		if [ -e "$ROOT/$tree" ] || sgit ls-files --error-unmatch -- "$tree" >/dev/null 2>&1; then
 			sgit add -f -A -- "$tree"
