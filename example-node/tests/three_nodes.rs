@@ -51,15 +51,10 @@ fn log_level() -> Level {
 }
 
 /// Polls `condition` until it holds, failing the test with `what` after [`TIMEOUT`].
-async fn wait_until(what: &str, condition: impl FnMut() -> bool) {
-	wait_until_within(TIMEOUT, what, condition).await
-}
-
-/// Polls `condition` until it holds, failing the test with `what` after `timeout`.
-async fn wait_until_within(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 	let start = Instant::now();
 	while !condition() {
-		assert!(start.elapsed() < timeout, "timed out waiting until {what}");
+		assert!(start.elapsed() < TIMEOUT, "timed out waiting until {what}");
 		tokio::time::sleep(Duration::from_millis(20)).await;
 	}
 	if start.elapsed() > Duration::from_secs(2) {
@@ -224,10 +219,7 @@ async fn payment_completes_after_the_middle_node_restarts_holding_the_forward() 
 	// Bob's manager saw the forward settle: the outgoing channel earned reputation, nothing is
 	// in flight, and the reputation is in the store next to the `ChannelManager`.
 	let outgoing_scid = bob_channel_to(&bob, carol_id).outbound_scid_alias.unwrap();
-	// The resolution reaches the manager at Bob's next forwarding pass, which, with nothing
-	// left to forward, the background processor may run only after its 30-second idle timer.
-	let idle_pass = TIMEOUT + Duration::from_secs(15);
-	wait_until_within(idle_pass, "bob's manager counts the forward as resolved", || {
+	wait_until("bob's manager counts the forward as resolved", || {
 		bob.resource_manager().htlcs_in_flight() == 0
 			&& bob
 				.resource_manager()
