@@ -16,8 +16,9 @@
 //!
 //! Invariants: nothing panics; a forward never takes its bucket over its limits; a repeated
 //! request gets the decision recorded for it and changes nothing; a resolution of an HTLC not
-//! in flight changes nothing; a restart leaves every channel as it was; once everything is
-//! resolved, nothing is in use.
+//! in flight changes nothing; a restart leaves every channel as it was and changes no decision
+//! (a twin manager that never restarts, given the same calls, decides alike); once everything
+//! is resolved, nothing is in use.
 
 use crate::input::Input;
 
@@ -113,6 +114,9 @@ pub fn do_test(data: &[u8]) {
 	};
 	let config = ResourceManagerConfig { mode, ..ResourceManagerConfig::default() };
 	let mut manager = DefaultResourceManager::new(config, &entropy, &logger).expect("defaults");
+	// Draws the same channel salts as `manager`, which keeps its entropy source across restarts.
+	let twin_entropy = RandomBytes::new([42; 32]);
+	let twin = DefaultResourceManager::new(config, &twin_entropy, &logger).expect("defaults");
 	let mut in_flight: Vec<InFlight> = Vec::new();
 	let mut next_htlc_id = 0u64;
 	let mut now_secs = START_SECS;
@@ -121,11 +125,20 @@ pub fn do_test(data: &[u8]) {
 	while let Some(op) = input.u8() {
 		let step = (|| -> Option<()> {
 			match op % 8 {
-				0 => manager.channel_ready(&channel_info(&mut input)?),
-				1 => manager.channel_changed(&channel_info(&mut input)?),
+				0 => {
+					let info = channel_info(&mut input)?;
+					manager.channel_ready(&info);
+					twin.channel_ready(&info);
+				},
+				1 => {
+					let info = channel_info(&mut input)?;
+					manager.channel_changed(&info);
+					twin.channel_changed(&info);
+				},
 				2 => {
 					let scid = (input.u8()? % CHANNELS) as u64 + 1;
 					manager.channel_closed(scid);
+					twin.channel_closed(scid);
 					in_flight.retain(|forward| {
 						forward.request.id.incoming_scid != scid
 							&& forward.request.outgoing_scid != scid
@@ -151,7 +164,9 @@ pub fn do_test(data: &[u8]) {
 						now_secs,
 					};
 					let before = manager.htlcs_in_flight();
-					match manager.add_htlc(&request) {
+					let decision = manager.add_htlc(&request);
+					assert_eq!(twin.add_htlc(&request), decision);
+					match decision {
 						Decision::Forward { outgoing_accountable, bucket } => {
 							assert_eq!(manager.htlcs_in_flight(), before + 1);
 							assert_within_limits(&manager, incoming_scid, bucket, now_secs);
@@ -179,6 +194,7 @@ pub fn do_test(data: &[u8]) {
 						bucket: forward.bucket,
 					};
 					assert_eq!(manager.add_htlc(&forward.request), expected);
+					assert_eq!(twin.add_htlc(&forward.request), expected);
 					assert_eq!(snapshots(&manager, now_secs), before);
 				},
 				5 => {
@@ -195,6 +211,7 @@ pub fn do_test(data: &[u8]) {
 						let before = snapshots(&manager, now_secs);
 						let resolution = HtlcResolution { id, settled, resolved_at_secs };
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Unknown);
+						assert_eq!(twin.resolve_htlc(&resolution), ResolveOutcome::Unknown);
 						assert_eq!(snapshots(&manager, now_secs), before);
 					} else {
 						let forward = in_flight.swap_remove(index % in_flight.len());
@@ -202,6 +219,7 @@ pub fn do_test(data: &[u8]) {
 							HtlcResolution { id: forward.request.id, settled, resolved_at_secs };
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Resolved);
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Unknown);
+						assert_eq!(twin.resolve_htlc(&resolution), ResolveOutcome::Resolved);
 					}
 				},
 				6 => {
@@ -217,6 +235,7 @@ pub fn do_test(data: &[u8]) {
 		if step.is_none() {
 			break;
 		}
+		assert_eq!(snapshots(&manager, now_secs), snapshots(&twin, now_secs));
 	}
 
 	for forward in in_flight.drain(..) {

@@ -129,17 +129,34 @@ pub(crate) struct State {
 	/// The key in `channels` of each channel whose id we know.
 	scids_by_channel_id: HashMap<ChannelId, u64>,
 	pending: HashMap<HtlcId, PendingHtlc>,
+	/// The general slot each HTLC then in flight held when the state was read, for the startup
+	/// replay to put it back there; dropped at the first request after it.
+	replay_general_slots: HashMap<HtlcId, u16>,
 	stats: ResourceManagerStats,
 }
 
 impl State {
-	pub(crate) fn new(channels: HashMap<u64, ChannelState>) -> Self {
+	pub(crate) fn new(
+		channels: HashMap<u64, ChannelState>, replay_general_slots: HashMap<HtlcId, u16>,
+	) -> Self {
 		let scids_by_channel_id = channels
 			.iter()
 			.filter_map(|(scid, channel)| Some((channel.channel_id?, *scid)))
 			.collect();
 		let stats = ResourceManagerStats::default();
-		Self { channels, scids_by_channel_id, pending: new_hash_map(), stats }
+		let pending = new_hash_map();
+		Self { channels, scids_by_channel_id, pending, replay_general_slots, stats }
+	}
+
+	/// The general slot of each HTLC in flight that holds one, and of each one still to be
+	/// replayed, so that state written before the replay is over keeps them.
+	pub(crate) fn general_slots_in_flight(&self) -> impl Iterator<Item = (HtlcId, u16)> + '_ {
+		let in_flight = self.pending.iter().filter_map(|(id, htlc)| {
+			let in_slot = htlc.bucket() == ResourceBucket::General && htlc.general_slot != NO_SLOT;
+			in_slot.then_some((*id, htlc.general_slot))
+		});
+		let to_replay = self.replay_general_slots.iter().map(|(id, slot)| (*id, *slot));
+		in_flight.chain(to_replay.filter(|(id, _)| !self.pending.contains_key(id)))
 	}
 }
 
@@ -230,7 +247,7 @@ where
 	pub fn new(
 		config: ResourceManagerConfig, entropy_source: ES, logger: L,
 	) -> Result<Self, ConfigError> {
-		Self::from_state(config, entropy_source, logger, State::new(new_hash_map()))
+		Self::from_state(config, entropy_source, logger, State::new(new_hash_map(), new_hash_map()))
 	}
 
 	pub(crate) fn from_state(
@@ -299,7 +316,7 @@ where
 	/// This is the only operation that visits every HTLC in flight; closes are rare.
 	pub fn channel_closed(&self, short_channel_id: u64) {
 		let mut state = self.state();
-		let State { channels, scids_by_channel_id, pending, stats } = &mut *state;
+		let State { channels, scids_by_channel_id, pending, stats, .. } = &mut *state;
 		let rp = self.config.resolution_period_secs;
 		let mut released = 0u64;
 		pending.retain(|id, htlc| {
@@ -347,6 +364,10 @@ where
 	}
 
 	fn add_htlc_locked(&self, state: &mut State, req: &ForwardRequest) -> Decision {
+		if !state.replay_general_slots.is_empty() {
+			// The startup replay is over.
+			state.replay_general_slots = new_hash_map();
+		}
 		if let Some(htlc) = state.pending.get(&req.id) {
 			state.stats.duplicate_adds += 1;
 			return Decision::Forward {
@@ -559,8 +580,13 @@ where
 
 	/// Counts a forward that was in flight before a restart, in the bucket and with the signal
 	/// it was given, whatever the limits say now. Replaying an HTLC already in flight changes
-	/// nothing. Give the channels' [`ChannelInfo`] first, so that a general HTLC finds its slot
-	/// again (without it, it is counted in the bucket's usage without a slot).
+	/// nothing. A general HTLC goes back to the slot it held when the state was persisted (see
+	/// [`persistence`]), if that slot is free, else to the first free slot of its pair; give the
+	/// channels' [`ChannelInfo`] first, so that it finds one (without it, it is counted in the
+	/// bucket's usage without a slot). Replay before deciding on new forwards: the first
+	/// decision forgets the slots the replay did not use.
+	///
+	/// [`persistence`]: crate::persistence
 	pub fn replay_forward(&self, forward: &ReplayedForward) -> ReplayOutcome {
 		let mut state = self.state();
 		let req = &forward.request;
@@ -568,16 +594,22 @@ where
 			state.stats.duplicate_replays += 1;
 			return ReplayOutcome::AlreadyInFlight;
 		}
+		let recorded_slot = state.replay_general_slots.remove(&req.id);
 		let incoming = self.channel_entry(&mut state.channels, req.id.incoming_scid, req.now_secs);
-		let general_slot = if forward.bucket == ResourceBucket::General {
+		let general_slot = if forward.bucket != ResourceBucket::General {
+			NO_SLOT
+		} else if let Some(slot) = recorded_slot.filter(|slot| incoming.general.is_free(*slot)) {
+			// Where it was: which of its pair's slots an HTLC holds depends on the HTLCs that came
+			// and went before it, and pairs share slots, so only this keeps later decisions as
+			// they would have been without the restart.
+			slot
+		} else {
 			incoming.general.replay_slot(
 				&incoming.salt,
 				req.id.incoming_scid,
 				req.outgoing_scid,
 				&self.config,
 			)
-		} else {
-			NO_SLOT
 		};
 		let htlc = PendingHtlc {
 			outgoing_scid: req.outgoing_scid,

@@ -18,7 +18,11 @@
 //!
 //! Not persisted: HTLCs in flight and bucket usage, which the startup replay
 //! ([`DefaultResourceManager::replay_forward`]) rebuilds from the HTLCs themselves, and the
-//! counters of [`DefaultResourceManager::stats`].
+//! counters of [`DefaultResourceManager::stats`]. Only the general slot each HTLC in flight
+//! holds is kept, for the replay to put it back there: which of its pair's slots an HTLC holds
+//! depends on the HTLCs that came and went before it, which the replay cannot know, and the
+//! room a pair has depends on it, as pairs share slots. State written before an HTLC was added
+//! only leaves that HTLC to the first free slot of its pair.
 //!
 //! The format is a TLV stream (see [`impl_writeable_tlv_based`]): odd fields may be ignored by
 //! older readers, unknown even fields are refused. Reading corrupt or truncated data returns a
@@ -32,12 +36,13 @@
 //! [`impl_writeable_tlv_based`]: lightning::impl_writeable_tlv_based
 //! [`ChannelId`]: lightning::ln::types::ChannelId
 
-use crate::config::{ConfigError, ResourceManagerConfig};
+use crate::config::{ConfigError, ResourceManagerConfig, MAX_ACCEPTED_HTLCS};
 use crate::decaying_average::DecayingAverage;
 use crate::incoming_revenue_threshold::IncomingRevenue;
 use crate::manager::{ChannelState, DefaultResourceManager, State};
 use crate::outgoing_reputation::OutgoingReputation;
 use crate::prelude::*;
+use crate::HtlcId;
 
 use core::fmt;
 use core::ops::Deref;
@@ -46,7 +51,7 @@ use lightning::io;
 use lightning::ln::msgs::DecodeError;
 use lightning::log_info;
 use lightning::sign::EntropySource;
-use lightning::util::hash_tables::hash_map_with_capacity;
+use lightning::util::hash_tables::{hash_map_with_capacity, new_hash_map, HashMap};
 use lightning::util::logger::Logger;
 use lightning::util::persist::KVStoreSync;
 use lightning::util::ser::{ReadableArgs, Writeable, Writer};
@@ -67,6 +72,17 @@ mod format {
 	use lightning::impl_writeable_tlv_based;
 	use lightning::ln::types::ChannelId;
 
+	/// The general slot an HTLC in flight from the channel holds.
+	pub(super) struct PersistedGeneralSlot {
+		pub(super) incoming_htlc_id: u64,
+		pub(super) slot: u16,
+	}
+
+	impl_writeable_tlv_based!(PersistedGeneralSlot, {
+		(0, incoming_htlc_id, required),
+		(2, slot, required),
+	});
+
 	pub(super) struct PersistedChannel {
 		pub(super) short_channel_id: u64,
 		pub(super) channel_id: Option<ChannelId>,
@@ -81,6 +97,8 @@ mod format {
 		pub(super) revenue_bits: u64,
 		pub(super) revenue_updated_secs: u64,
 		pub(super) last_slow_congestion_resolution_secs: Option<u64>,
+		/// By HTLC id.
+		pub(super) general_slots: Vec<PersistedGeneralSlot>,
 	}
 
 	impl_writeable_tlv_based!(PersistedChannel, {
@@ -93,6 +111,7 @@ mod format {
 		(6, reputation_updated_secs, required),
 		(7, last_slow_congestion_resolution_secs, option),
 		(8, resolved_outgoing_htlcs, required),
+		(9, general_slots, optional_vec),
 		(10, revenue_bits, required),
 		(12, revenue_updated_secs, required),
 	});
@@ -106,7 +125,7 @@ mod format {
 	});
 }
 
-use format::{PersistedChannel, PersistedState};
+use format::{PersistedChannel, PersistedGeneralSlot, PersistedState};
 
 fn finite(bits: u64) -> Result<f64, DecodeError> {
 	let value = f64::from_bits(bits);
@@ -125,6 +144,12 @@ where
 	fn write<W: Writer>(&self, writer: &mut W) -> Result<(), io::Error> {
 		let persisted = {
 			let state = self.state();
+			let mut general_slots: HashMap<u64, Vec<PersistedGeneralSlot>> = new_hash_map();
+			for (id, slot) in state.general_slots_in_flight() {
+				let incoming_htlc_id = id.incoming_htlc_id;
+				let slots = general_slots.entry(id.incoming_scid).or_default();
+				slots.push(PersistedGeneralSlot { incoming_htlc_id, slot });
+			}
 			let mut channels: Vec<PersistedChannel> = state
 				.channels
 				.iter()
@@ -140,6 +165,11 @@ where
 					revenue_bits: c.revenue.average().stored_value().to_bits(),
 					revenue_updated_secs: c.revenue.average().last_updated_secs(),
 					last_slow_congestion_resolution_secs: c.last_slow_congestion_resolution_secs,
+					general_slots: {
+						let mut slots = general_slots.remove(scid).unwrap_or_default();
+						slots.sort_unstable_by_key(|s| s.incoming_htlc_id);
+						slots
+					},
 				})
 				.collect();
 			// The same state always gives the same bytes.
@@ -164,7 +194,18 @@ where
 		config.validate().map_err(|_| DecodeError::InvalidValue)?;
 		let persisted: PersistedState = lightning::util::ser::Readable::read(reader)?;
 		let mut channels = hash_map_with_capacity(persisted.channels.len());
+		let mut replay_general_slots = new_hash_map();
 		for p in persisted.channels {
+			for s in p.general_slots {
+				let id = HtlcId {
+					incoming_scid: p.short_channel_id,
+					incoming_htlc_id: s.incoming_htlc_id,
+				};
+				if s.slot >= MAX_ACCEPTED_HTLCS || replay_general_slots.insert(id, s.slot).is_some()
+				{
+					return Err(DecodeError::InvalidValue);
+				}
+			}
 			let reputation = OutgoingReputation::from_parts(
 				DecayingAverage::from_parts(
 					config.reputation_window_secs(),
@@ -195,7 +236,8 @@ where
 				return Err(DecodeError::InvalidValue);
 			}
 		}
-		DefaultResourceManager::from_state(config, entropy_source, logger, State::new(channels))
+		let state = State::new(channels, replay_general_slots);
+		DefaultResourceManager::from_state(config, entropy_source, logger, state)
 			.map_err(|_| DecodeError::InvalidValue)
 	}
 }
@@ -292,6 +334,7 @@ mod tests {
 			revenue_bits: 0f64.to_bits(),
 			revenue_updated_secs: 0,
 			last_slow_congestion_resolution_secs: None,
+			general_slots: Vec::new(),
 		}
 	}
 
@@ -322,5 +365,22 @@ mod tests {
 			};
 			assert_eq!(decode(state), Err(DecodeError::InvalidValue));
 		}
+	}
+
+	#[test]
+	fn general_slots_out_of_range_or_repeated_are_invalid() {
+		let slot = |incoming_htlc_id, slot| PersistedGeneralSlot { incoming_htlc_id, slot };
+		let with_slots = |general_slots| PersistedState {
+			channels: vec![PersistedChannel { general_slots, ..channel(1) }],
+		};
+		assert_eq!(decode(with_slots(vec![slot(0, 0), slot(1, MAX_ACCEPTED_HTLCS - 1)])), Ok(()));
+		assert_eq!(
+			decode(with_slots(vec![slot(0, MAX_ACCEPTED_HTLCS)])),
+			Err(DecodeError::InvalidValue)
+		);
+		assert_eq!(
+			decode(with_slots(vec![slot(0, 1), slot(0, 2)])),
+			Err(DecodeError::InvalidValue)
+		);
 	}
 }

@@ -399,6 +399,67 @@ fn pitfall_replay_is_idempotent() {
 }
 
 #[test]
+fn restart_puts_general_htlcs_back_in_their_slots() {
+	// Which of its pair's slots an HTLC holds depends on the HTLCs that came and went before it
+	// and on the channel's limits when it came, which the startup replay cannot know. As pairs
+	// share slots, a restart that moved HTLCs would change later decisions.
+	let store = TestStore::default();
+	let (e1, e2, l) = (TestEntropy::new(11), TestEntropy::new(11), TestLogger::default());
+	let config = ResourceManagerConfig::default();
+	let twin = manager(config, &e1, &l);
+	let m = manager(config, &e2, &l);
+	let change = |m: &Manager, slots| {
+		m.channel_changed(&ChannelInfo {
+			short_channel_id: 1,
+			channel_id: ChannelId([1; 32]),
+			max_accepted_htlcs: slots,
+			max_htlc_value_in_flight_msat: 1_000_000_000,
+		})
+	};
+	for m in [&twin, &m] {
+		for scid in 1..=3 {
+			ready(m, scid, 483, 1_000_000_000);
+		}
+	}
+	// HTLCs of two pairs, a third of them resolved; then the channel shrinks.
+	let mut in_flight = Vec::new();
+	for htlc in 0..12 {
+		let req = ForwardRequest { incoming_amount_msat: 1, ..request(1, htlc, 2 + htlc % 2) };
+		let decision = m.add_htlc(&req);
+		assert_eq!(twin.add_htlc(&req), decision);
+		if htlc % 3 == 0 {
+			assert_eq!(resolve(&m, &req, true, T0), ResolveOutcome::Resolved);
+			assert_eq!(resolve(&twin, &req, true, T0), ResolveOutcome::Resolved);
+		} else {
+			in_flight.push(req);
+		}
+	}
+	change(&twin, 200);
+	change(&m, 200);
+	persist(&store, &m).unwrap();
+	let restarted = read(&store, config, &e2, &l).unwrap();
+	// Replayed in another order, with the channel at its new limits.
+	for req in in_flight.iter().rev() {
+		let replay = ReplayedForward {
+			request: *req,
+			outgoing_accountable: false,
+			bucket: ResourceBucket::General,
+		};
+		assert_eq!(restarted.replay_forward(&replay), ReplayOutcome::Added);
+	}
+	// Back to its old limits, both managers decide alike until both pairs are full.
+	change(&twin, 483);
+	change(&restarted, 483);
+	for htlc in 100..200 {
+		let req = ForwardRequest { incoming_amount_msat: 1, ..request(1, htlc, 2 + htlc % 2) };
+		assert_eq!(restarted.add_htlc(&req), twin.add_htlc(&req), "HTLC {htlc}");
+	}
+	let snapshot = restarted.channel_snapshot(1, T0).unwrap();
+	assert_eq!(snapshot, twin.channel_snapshot(1, T0).unwrap());
+	assert!(snapshot.general.used_slots > in_flight.len() as u32);
+}
+
+#[test]
 fn pitfall_absolute_height_as_hold() {
 	let (e, l) = (TestEntropy::new(10), TestLogger::default());
 	let m = manager(ResourceManagerConfig::default(), &e, &l);

@@ -78,6 +78,12 @@ impl GeneralBucket {
 		self.occupied[slot as usize / 64] & (1u64 << (slot % 64)) != 0
 	}
 
+	/// Whether `slot` may take an HTLC: it exists and holds none. It may be out of the current
+	/// limits' range, as it is for an HTLC that took it before the channel shrank.
+	pub(crate) fn is_free(&self, slot: u16) -> bool {
+		slot < MAX_ACCEPTED_HTLCS && !self.is_occupied(slot)
+	}
+
 	/// Finds a slot for an HTLC of `amount_msat` from `incoming_scid` to `outgoing_scid`.
 	pub(crate) fn find_slot(
 		&self, salt: &[u8; 32], incoming_scid: u64, outgoing_scid: u64, amount_msat: u64,
@@ -118,7 +124,11 @@ impl GeneralBucket {
 	/// only).
 	pub(crate) fn occupy(&mut self, slot: u16, amount_msat: u64) {
 		self.usage.add(amount_msat);
-		if slot != NO_SLOT && (slot as usize) < self.amounts.len() {
+		if slot != NO_SLOT && slot < MAX_ACCEPTED_HTLCS {
+			if self.amounts.len() <= slot as usize {
+				// A replayed HTLC back in a slot the channel had before a restart.
+				self.amounts.resize(slot as usize + 1, 0);
+			}
 			debug_assert!(!self.is_occupied(slot));
 			self.occupied[slot as usize / 64] |= 1u64 << (slot % 64);
 			self.amounts[slot as usize] = amount_msat;
