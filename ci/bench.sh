@@ -46,15 +46,8 @@ die() {
 	exit 1
 }
 
-step() {
-	local name=$1
-	shift
-	echo
-	echo "==> $name"
-	local start=$SECONDS
-	"$@"
-	echo "<== $name: $((SECONDS - start))s"
-}
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
 materialize_upstream() {
 	rm -rf "$UPSTREAM_WS/.git-series"
@@ -229,4 +222,5 @@ echo
 echo "==> summary"
 report_wall_clock
 [ ! -f "$OUT/callgrind-summary.txt" ] || cat "$OUT/callgrind-summary.txt"
+print_step_times
 echo "ci/bench.sh took $((SECONDS - START))s"

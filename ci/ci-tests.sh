@@ -10,19 +10,8 @@ PROFILE=ci
 export CARGO_TERM_COLOR=never
 LOG_DIR=target/ci-logs
 mkdir -p "$LOG_DIR"
-SUMMARY=()
-
-step() {
-	local name=$1
-	shift
-	echo
-	echo "==> $name"
-	local start=$SECONDS
-	"$@"
-	local took=$((SECONDS - start))
-	SUMMARY+=("$(printf '%-58s %4dm%02ds' "$name" $((took / 60)) $((took % 60)))")
-	echo "<== $name: ${took}s"
-}
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
 # Runs cargo test, keeping the output, and prints upstream-style counts per test binary.
 run_tests() {
@@ -83,4 +72,4 @@ step "patch tooling test" ci/test-series.sh
 
 echo
 echo "==> summary"
-printf '    %s\n' "${SUMMARY[@]}"
+print_step_times

@@ -1,0 +1,21 @@
+# Shared by the CI scripts, which source it from the repository root: timed steps.
+
+STEP_TIMES=()
+
+# Runs "$@" as the step named $1, announcing it and recording how long it took.
+step() {
+	local name=$1
+	shift
+	echo
+	echo "==> $name"
+	local start=$SECONDS
+	"$@"
+	local took=$((SECONDS - start))
+	STEP_TIMES+=("$(printf '%-58s %4dm%02ds' "$name" $((took / 60)) $((took % 60)))")
+	echo "<== $name: ${took}s"
+}
+
+# Prints each step's time, in order.
+print_step_times() {
+	printf '    %s\n' "${STEP_TIMES[@]}"
+}
