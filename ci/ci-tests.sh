@@ -66,8 +66,12 @@ queue_mode_tests() {
 }
 step "tests, every forward through the resource allocation queue" queue_mode_tests
 # The fuzz targets are a workspace of their own (see fuzz/README.md): replay their checked-in
-# inputs on stable.
-step "fuzz targets: replay test_cases/" run_tests fuzz --manifest-path fuzz/Cargo.toml
+# inputs on stable, built as the fuzzers build them (`--cfg fuzzing`: among others, LDK's hash
+# tables iterate in a fixed order), so that every input runs exactly as it ran when found.
+fuzz_replay() {
+	RUSTFLAGS="--cfg fuzzing" run_tests fuzz --manifest-path fuzz/Cargo.toml
+}
+step "fuzz targets: replay test_cases/" fuzz_replay
 step "patch tooling test" ci/test-series.sh
 
 echo

@@ -1,4 +1,3 @@
-#![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-	lightning_accountability_fuzz::read_queue::do_test(data);
-});
+//! The `read_queue` target's binary, see `README.md`.
+#![cfg_attr(feature = "libfuzzer_fuzz", no_main)]
+lightning_accountability_fuzz::fuzz_target!(read_queue);

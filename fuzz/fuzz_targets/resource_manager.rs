@@ -1,4 +1,3 @@
-#![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-	lightning_accountability_fuzz::resource_manager::do_test(data);
-});
+//! The `resource_manager` target's binary, see `README.md`.
+#![cfg_attr(feature = "libfuzzer_fuzz", no_main)]
+lightning_accountability_fuzz::fuzz_target!(resource_manager);

@@ -21,11 +21,16 @@ fn replay(name: &str, target: fn(&[u8])) {
 		.collect();
 	inputs.sort();
 	assert!(!inputs.is_empty(), "no inputs in {}", dir.display());
-	for input in inputs {
-		let data = std::fs::read(&input).unwrap();
-		let result = std::panic::catch_unwind(|| target(&data));
-		assert!(result.is_ok(), "{} failed", input.display());
-	}
+	let total = inputs.len();
+	let failed: Vec<String> = inputs
+		.into_iter()
+		.filter(|input| {
+			let data = std::fs::read(input).unwrap();
+			std::panic::catch_unwind(|| target(&data)).is_err()
+		})
+		.map(|input| input.display().to_string())
+		.collect();
+	assert!(failed.is_empty(), "{} of {total} inputs failed: {failed:#?}", failed.len());
 }
 
 #[test]
