@@ -19,3 +19,13 @@ step() {
 print_step_times() {
 	printf '    %s\n' "${STEP_TIMES[@]}"
 }
+
+# Prints the time since $1 (a $SECONDS value) as the total and, given a budget of $2 minutes,
+# a warning when the run went over it.
+print_total_time() {
+	local took=$((SECONDS - $1)) budget=${2:-}
+	printf '    %-58s %4dm%02ds\n' "total" $((took / 60)) $((took % 60))
+	if [ -n "$budget" ] && [ "$took" -gt $((budget * 60)) ]; then
+		echo "warning: this run took over its budget of ${budget} minutes"
+	fi
+}

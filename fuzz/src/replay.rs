@@ -9,11 +9,43 @@
 
 //! Replays the checked-in inputs of every target, so that `cargo test` (and CI) runs the corpus
 //! and the regression cases on stable.
+//!
+//! The slow targets replay a fixed sample of their corpus by default: every regression case
+//! (a file named `regression-*`) and at most [`SAMPLE_SIZE`] inputs spread evenly over the rest in file
+//! name order (the names are content hashes, so the sample is an arbitrary but fixed one). With
+//! `FUZZ_REPLAY=all` in the environment, every target replays every input, as `ci/ci-full.sh`
+//! does.
 
 use std::path::PathBuf;
 
-/// Runs `target` on every file of `test_cases/<name>/`, which must hold some.
-fn replay(name: &str, target: fn(&[u8])) {
+/// At most how many corpus inputs a sampled replay runs besides the regression cases.
+const SAMPLE_SIZE: usize = 200;
+
+/// Whether a replay runs all of a target's inputs or a sample of them.
+#[derive(Clone, Copy)]
+enum Replay {
+	All,
+	Sample,
+}
+
+/// The inputs a sampled replay runs: every regression case, and at most `SAMPLE_SIZE` of the others,
+/// evenly spaced over them. `inputs` is sorted.
+fn sample(inputs: Vec<PathBuf>) -> Vec<PathBuf> {
+	let is_regression = |input: &PathBuf| {
+		input
+			.file_name()
+			.and_then(|name| name.to_str())
+			.is_some_and(|name| name.starts_with("regression-"))
+	};
+	let (mut chosen, corpus): (Vec<_>, Vec<_>) = inputs.into_iter().partition(is_regression);
+	let step = corpus.len().div_ceil(SAMPLE_SIZE).max(1);
+	chosen.extend(corpus.into_iter().step_by(step));
+	chosen
+}
+
+/// Runs `target` on the files of `test_cases/<name>/`, which must hold some: all of them, or
+/// a sample for a slow target unless `FUZZ_REPLAY=all`.
+fn replay(name: &str, target: fn(&[u8]), replay: Replay) {
 	let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test_cases").join(name);
 	let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
 		.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -22,6 +54,11 @@ fn replay(name: &str, target: fn(&[u8])) {
 	inputs.sort();
 	assert!(!inputs.is_empty(), "no inputs in {}", dir.display());
 	let total = inputs.len();
+	let all = std::env::var("FUZZ_REPLAY").is_ok_and(|value| value == "all");
+	if let (Replay::Sample, false) = (replay, all) {
+		inputs = sample(inputs);
+	}
+	let replayed = inputs.len();
 	let failed: Vec<String> = inputs
 		.into_iter()
 		.filter(|input| {
@@ -30,25 +67,44 @@ fn replay(name: &str, target: fn(&[u8])) {
 		})
 		.map(|input| input.display().to_string())
 		.collect();
-	assert!(failed.is_empty(), "{} of {total} inputs failed: {failed:#?}", failed.len());
+	assert!(failed.is_empty(), "{} of {replayed} inputs failed: {failed:#?}", failed.len());
+	// Shown with `--nocapture`, and in CI's log through `--show-output`.
+	println!("{name}: replayed {replayed} of {total} inputs");
+}
+
+#[test]
+fn sample_keeps_every_regression_case_and_spreads_the_rest() {
+	let mut inputs: Vec<PathBuf> = (0..1000).map(|i| PathBuf::from(format!("{i:04}"))).collect();
+	inputs.push(PathBuf::from("dir/regression-b"));
+	inputs.push(PathBuf::from("regression-a"));
+	inputs.sort();
+	let chosen = sample(inputs);
+	assert!(chosen.contains(&PathBuf::from("dir/regression-b")));
+	assert!(chosen.contains(&PathBuf::from("regression-a")));
+	assert_eq!(chosen.len(), 2 + SAMPLE_SIZE);
+	assert_eq!(chosen[2], PathBuf::from("0000"));
+	assert_eq!(chosen.last().unwrap(), &PathBuf::from("0995"));
+
+	let few: Vec<PathBuf> = (0..3).map(|i| PathBuf::from(i.to_string())).collect();
+	assert_eq!(sample(few.clone()), few);
 }
 
 #[test]
 fn resource_manager() {
-	replay("resource_manager", crate::resource_manager::do_test);
+	replay("resource_manager", crate::resource_manager::do_test, Replay::Sample);
 }
 
 #[test]
 fn read_manager_state() {
-	replay("read_manager_state", crate::read_manager_state::do_test);
+	replay("read_manager_state", crate::read_manager_state::do_test, Replay::All);
 }
 
 #[test]
 fn queue_nodes() {
-	replay("queue_nodes", crate::queue_nodes::do_test);
+	replay("queue_nodes", crate::queue_nodes::do_test, Replay::Sample);
 }
 
 #[test]
 fn read_queue() {
-	replay("read_queue", crate::read_queue::do_test);
+	replay("read_queue", crate::read_queue::do_test, Replay::All);
 }
