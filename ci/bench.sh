@@ -209,7 +209,7 @@ criterion() {
 step "materialize the fork" ci/series.sh apply
 step "materialize pristine upstream $(sed -n 's/^release = "\(.*\)"/\1/p' Cargo.toml)" \
 	materialize_upstream
-step "build in release: the workload against the fork and against upstream" build
+step "release build: workload on fork and upstream" build
 step "forwarding throughput, wall clock" run_wall_clock
 rm -f "$OUT/callgrind-summary.txt"
 if [ "$CALLGRIND_FORWARDS" != 0 ] && command -v valgrind >/dev/null; then

@@ -18,7 +18,7 @@ fuzz_replay_all() {
 	FUZZ_REPLAY=all RUSTFLAGS="--cfg fuzzing" \
 		cargo test --profile ci --manifest-path fuzz/Cargo.toml -- --show-output
 }
-step "fuzz targets: replay every input of test_cases/" fuzz_replay_all
+step "fuzz replay: every input of test_cases/" fuzz_replay_all
 
 echo
 echo "==> summary"

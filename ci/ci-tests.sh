@@ -41,8 +41,8 @@ run_tests() {
 	return $rc
 }
 
-step "materialize lightning + lightning-background-processor" ci/series.sh apply
-step "series check (applies to pristine, export fixed point)" ci/series.sh check
+step "materialize the fork" ci/series.sh apply
+step "series: applies to upstream, exports to itself" ci/series.sh check
 # Upstream's own sources are not all clean under today's rustfmt, so only our crates are checked
 # whole; ci/check-patch-format.sh checks what the series adds to the trees.
 check_our_formatting() {
@@ -62,14 +62,14 @@ lint_our_crates() {
 }
 step "clippy: our crates" lint_our_crates
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
-step "build lightning, lightning-background-processor without std" \
+step "no_std build: lightning, background processor" \
 	cargo build -p lightning -p lightning-background-processor --no-default-features --profile "$PROFILE"
 # The libraries of every patch but the last (whose tree the two steps above built whole);
 # ci/ci-full.sh checks every patch with all targets.
 if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
 	step "each patch compiles on its own (libraries)" ci/check-each-commit.sh --gate
 fi
-step "tests: lightning, lightning-background-processor, our crates" \
+step "tests: upstream crates and ours" \
 	run_tests workspace --workspace
 # The same upstream suites with every forward routed through the resource allocation queue by an
 # always-approving manager (the functional tests' `TestResourceManager`).
@@ -77,7 +77,7 @@ step "tests: lightning, lightning-background-processor, our crates" \
 queue_mode_tests() {
 	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode --workspace --lib
 }
-step "tests, every forward through the resource allocation queue" queue_mode_tests
+step "tests, every forward through the queue" queue_mode_tests
 # The fuzz targets are a workspace of their own (see fuzz/README.md): replay their checked-in
 # inputs on stable, built as the fuzzers build them (`--cfg fuzzing`: among others, LDK's hash
 # tables iterate in a fixed order), so that every input runs exactly as it ran when found.
@@ -86,7 +86,7 @@ step "tests, every forward through the resource allocation queue" queue_mode_tes
 fuzz_replay() {
 	RUSTFLAGS="--cfg fuzzing" run_tests fuzz --manifest-path fuzz/Cargo.toml -- --show-output
 }
-step "fuzz targets: replay test_cases/ (regression cases, corpus sample)" fuzz_replay
+step "fuzz replay: regressions + corpus sample" fuzz_replay
 step "patch tooling test" ci/test-series.sh
 
 echo

@@ -2,7 +2,8 @@
 
 STEP_TIMES=()
 
-# Runs "$@" as the step named $1, announcing it and recording how long it took.
+# Runs "$@" as the step named $1, announcing it and recording how long it took. Names of at most
+# 46 characters keep the summary to one terminal line a step.
 step() {
 	local name=$1
 	shift
@@ -11,7 +12,7 @@ step() {
 	local start=$SECONDS
 	"$@"
 	local took=$((SECONDS - start))
-	STEP_TIMES+=("$(printf '%-58s %4dm%02ds' "$name" $((took / 60)) $((took % 60)))")
+	STEP_TIMES+=("$(printf '%-46s %4dm%02ds' "$name" $((took / 60)) $((took % 60)))")
 	echo "<== $name: ${took}s"
 }
 
@@ -24,7 +25,7 @@ print_step_times() {
 # a warning when the run went over it.
 print_total_time() {
 	local took=$((SECONDS - $1)) budget=${2:-}
-	printf '    %-58s %4dm%02ds\n' "total" $((took / 60)) $((took % 60))
+	printf '    %-46s %4dm%02ds\n' "total" $((took / 60)) $((took % 60))
 	if [ -n "$budget" ] && [ "$took" -gt $((budget * 60)) ]; then
 		echo "warning: this run took over its budget of ${budget} minutes"
 	fi
