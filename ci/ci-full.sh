@@ -16,7 +16,7 @@ if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]
 fi
 fuzz_replay_all() {
 	FUZZ_REPLAY=all RUSTFLAGS="--cfg fuzzing" \
-		cargo test --profile ci --manifest-path fuzz/Cargo.toml -- --show-output
+		cargo test --profile ci --manifest-path fuzz/Cargo.toml
 }
 step "fuzz replay: every input of test_cases/" fuzz_replay_all
 

@@ -84,7 +84,7 @@ step "tests, every forward through the queue" queue_mode_tests
 # The slow targets replay every regression case and a fixed sample of their corpus;
 # ci/ci-full.sh replays everything (`FUZZ_REPLAY=all`).
 fuzz_replay() {
-	RUSTFLAGS="--cfg fuzzing" run_tests fuzz --manifest-path fuzz/Cargo.toml -- --show-output
+	RUSTFLAGS="--cfg fuzzing" run_tests fuzz --manifest-path fuzz/Cargo.toml
 }
 step "fuzz replay: regressions + corpus sample" fuzz_replay
 step "patch tooling test" ci/test-series.sh

@@ -16,6 +16,7 @@
 //! `FUZZ_REPLAY=all` in the environment, every target replays every input, as `ci/ci-full.sh`
 //! does.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 /// At most how many corpus inputs a sampled replay runs besides the regression cases.
@@ -68,8 +69,10 @@ fn replay(name: &str, target: fn(&[u8]), replay: Replay) {
 		.map(|input| input.display().to_string())
 		.collect();
 	assert!(failed.is_empty(), "{} of {replayed} inputs failed: {failed:#?}", failed.len());
-	// Shown with `--nocapture`, and in CI's log through `--show-output`.
-	println!("{name}: replayed {replayed} of {total} inputs");
+	// Written to stderr directly, past the test harness's capture, which would otherwise hold it
+	// with the nodes' logs (`--show-output` would print those too: hundreds of megabytes).
+	let line = format!("{name}: replayed {replayed} of {total} inputs\n");
+	let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 #[test]
