@@ -21,6 +21,11 @@
 //! sent exactly when its payee claimed it; its payee sees at most one HTLC for it (so B never
 //! forwards it twice); no channel is ever closed (the input cannot make a force-close
 //! unavoidable, see [`do_test`]); at the end no HTLC is pending anywhere and B's queue is empty.
+//! B's manager keeps a ledger of what it was told (`ResourceLedger`), which checks the
+//! exactly-once contract of `ResourceManager` as each notification arrives, across restarts: no
+//! resolution of a forward it did not allocate, none twice, every forward still in flight
+//! reported again after a restart (or handed again, when B's `ChannelManager` is rebuilt from
+//! its channels); at the end every forward it allocated was resolved.
 
 use std::cell::OnceCell;
 use std::collections::VecDeque;
@@ -353,7 +358,7 @@ fn settle(nodes: &[Node], world: &mut World) {
 		deliver_all(nodes, world);
 		for id in world.handed.iter() {
 			// Refused for forwards already decided or failed back, which is expected.
-			let _ = nodes[B].node.allocate_resources(*id, ResourceAllocation::Fail);
+			let _ = nodes[B].allocate_resources(*id, ResourceAllocation::Fail);
 		}
 		process_all(nodes);
 		if !collect(nodes, world)
@@ -388,6 +393,11 @@ fn check_settled(nodes: &[Node], world: &World) {
 		}
 		assert!(!node.node.needs_pending_htlc_processing());
 	}
+	// Every forward B's manager allocated resources to was resolved, once (the ledger checks
+	// each notification as it arrives, restarts included).
+	nodes[B].node.test_deliver_resource_notifications();
+	let open = nodes[B].resource_manager.ledger.lock().unwrap().open_forwards();
+	assert!(open.is_empty(), "forwards never resolved at B: {open:?}");
 }
 
 /// Runs `data` as a sequence of operations on the three nodes.
@@ -452,7 +462,7 @@ pub fn do_test(data: &[u8]) {
 				};
 				if !world.handed.is_empty() {
 					let id = world.handed[index as usize % world.handed.len()];
-					let _ = nodes[B].node.allocate_resources(id, allocation);
+					let _ = nodes[B].allocate_resources(id, allocation);
 				}
 			},
 			5 => {
@@ -467,7 +477,7 @@ pub fn do_test(data: &[u8]) {
 					None => ChannelId([channel; 32]),
 				};
 				let id = ResourceAllocationId { incoming_channel_id, incoming_htlc_id: htlc_id };
-				let _ = nodes[B].node.allocate_resources(id, allocation);
+				let _ = nodes[B].allocate_resources(id, allocation);
 			},
 			6 => {
 				let Some(node) = input.u8() else { break };

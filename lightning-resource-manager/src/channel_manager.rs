@@ -76,6 +76,8 @@ where
 				},
 				// Every request is decided when it is handed over, so none is left to time out.
 				ResourceNotification::RequestTimedOut(_) => {},
+				ResourceNotification::ReplayStarted => self.replay_started(),
+				ResourceNotification::ReplayComplete => self.replay_complete(),
 			}
 		}
 	}
@@ -295,7 +297,7 @@ mod tests {
 	}
 
 	#[test]
-	fn closing_a_channel_releases_its_forwards() {
+	fn closing_a_channel_keeps_its_forwards_until_they_resolve() {
 		let (entropy, logger) = (TestEntropy::new(3), TestLogger::default());
 		let manager = ready_manager(&entropy, &logger);
 		manager.handle_forward_requests(vec![request(0, 2), request(1, 2)]);
@@ -305,8 +307,15 @@ mod tests {
 			counterparty_node_id: peer(2),
 		};
 		manager.handle_notifications(vec![closed]);
-		assert_eq!(manager.htlcs_in_flight(), 0);
 		assert_eq!(manager.short_channel_id(&ChannelId([2; 32])), None);
+		// The close resolves nothing: each forward ends with its own resolution, on chain.
+		assert_eq!(manager.htlcs_in_flight(), 2);
+		let resolutions = vec![
+			ResourceNotification::ForwardResolved(resolved(0, false)),
+			ResourceNotification::ForwardResolved(resolved(1, true)),
+		];
+		manager.handle_notifications(resolutions);
+		assert_eq!(manager.htlcs_in_flight(), 0);
 		// Requests over the closed channel are relayed, as the `ChannelManager` fails them.
 		let allocations = manager.handle_forward_requests(vec![request(2, 2)]);
 		assert_eq!(allocations[0].1, ResourceAllocation::Forward { outgoing_accountable: false });

@@ -113,6 +113,10 @@ pub struct ResourceManagerStats {
 	pub duplicate_replays: u64,
 	/// Resolutions of an HTLC not in flight, ignored.
 	pub unknown_resolutions: u64,
-	/// HTLCs released because their incoming or outgoing channel closed.
-	pub released_on_close: u64,
+	/// HTLCs forgotten because the replay after a load of `ChannelManager` did not report them:
+	/// their resolution was lost.
+	pub forgotten_after_replay_htlcs: u64,
+	/// Channels forgotten because the replay after a load of `ChannelManager` did not report
+	/// them: they closed (or started shutting down) while the notification was lost.
+	pub forgotten_after_replay_channels: u64,
 }

@@ -28,7 +28,7 @@ use core::ops::{Deref, DerefMut};
 
 use lightning::ln::types::ChannelId;
 use lightning::sign::EntropySource;
-use lightning::util::hash_tables::{new_hash_map, HashMap};
+use lightning::util::hash_tables::{new_hash_map, new_hash_set, HashMap, HashSet};
 use lightning::util::logger::Logger;
 use lightning::{log_debug, log_trace};
 
@@ -113,13 +113,29 @@ pub(crate) struct PendingHtlc {
 	hold_blocks: u32,
 	/// The general slot, or [`NO_SLOT`].
 	general_slot: u16,
+	/// The bucket, and [`INCOMING_CLOSED`] and [`OUTGOING_CLOSED`].
 	bucket: u8,
 	outgoing_accountable: bool,
 }
 
+/// Set in [`PendingHtlc::bucket`] once the HTLC's incoming channel closed (or was not known when
+/// the HTLC was replayed): it holds nothing there any more.
+const INCOMING_CLOSED: u8 = 0x40;
+/// Set in [`PendingHtlc::bucket`] once the HTLC's outgoing channel closed (or was not known when
+/// the HTLC was replayed).
+const OUTGOING_CLOSED: u8 = 0x80;
+
 impl PendingHtlc {
 	fn bucket(&self) -> ResourceBucket {
-		ResourceBucket::from_u8(self.bucket)
+		ResourceBucket::from_u8(self.bucket & !(INCOMING_CLOSED | OUTGOING_CLOSED))
+	}
+
+	fn incoming_open(&self) -> bool {
+		self.bucket & INCOMING_CLOSED == 0
+	}
+
+	fn outgoing_open(&self) -> bool {
+		self.bucket & OUTGOING_CLOSED == 0
 	}
 }
 
@@ -132,7 +148,16 @@ pub(crate) struct State {
 	/// The general slot each HTLC then in flight held when the state was read, for the startup
 	/// replay to put it back there; dropped at the first request after it.
 	replay_general_slots: HashMap<HtlcId, u16>,
+	/// While `ChannelManager` replays what is open and in flight after a load, what it
+	/// reported so far.
+	replay: Option<Replay>,
 	stats: ResourceManagerStats,
+}
+
+/// The channels and HTLCs a replay reported.
+struct Replay {
+	channels: HashSet<u64>,
+	htlcs: HashSet<HtlcId>,
 }
 
 impl State {
@@ -145,7 +170,7 @@ impl State {
 			.collect();
 		let stats = ResourceManagerStats::default();
 		let pending = new_hash_map();
-		Self { channels, scids_by_channel_id, pending, replay_general_slots, stats }
+		Self { channels, scids_by_channel_id, pending, replay_general_slots, replay: None, stats }
 	}
 
 	/// The general slot of each HTLC in flight that holds one, and of each one still to be
@@ -285,6 +310,9 @@ where
 	/// channel never named here fail with [`FailureReason::UnknownIncomingChannel`].
 	pub fn channel_ready(&self, info: &ChannelInfo) {
 		let mut state = self.state();
+		if let Some(replay) = state.replay.as_mut() {
+			replay.channels.insert(info.short_channel_id);
+		}
 		state.scids_by_channel_id.insert(info.channel_id, info.short_channel_id);
 		let channel = self.channel_entry(&mut state.channels, info.short_channel_id, 0);
 		channel.channel_id = Some(info.channel_id);
@@ -308,34 +336,75 @@ where
 		self.channel_ready(info)
 	}
 
-	/// A channel closed: every HTLC in flight from or to it is released (without touching any
-	/// reputation or revenue, as its outcome is unknown), and everything known about the channel,
-	/// its reputation, revenue and salt included, is forgotten. A later resolution of one of
-	/// those HTLCs is an unknown resolution.
-	///
-	/// This is the only operation that visits every HTLC in flight; closes are rare.
+	/// A channel closed: everything known about it, its reputation, revenue and salt included,
+	/// is forgotten. The HTLCs in flight from or to it stay in flight until they are resolved
+	/// (on chain, if need be): until then an HTLC still holds its incoming channel's resources,
+	/// and its resolution still counts towards its outgoing channel's reputation, whichever of
+	/// the two closed.
 	pub fn channel_closed(&self, short_channel_id: u64) {
 		let mut state = self.state();
-		let State { channels, scids_by_channel_id, pending, stats, .. } = &mut *state;
-		let rp = self.config.resolution_period_secs;
-		let mut released = 0u64;
-		pending.retain(|id, htlc| {
-			if id.incoming_scid != short_channel_id && htlc.outgoing_scid != short_channel_id {
-				return true;
-			}
-			release(channels, id, htlc, rp);
-			released += 1;
-			false
-		});
-		stats.released_on_close += released;
+		let State { channels, scids_by_channel_id, pending, .. } = &mut *state;
 		if let Some(channel_id) = channels.remove(&short_channel_id).and_then(|c| c.channel_id) {
 			scids_by_channel_id.remove(&channel_id);
 		}
+		let mut in_flight = 0;
+		for (id, htlc) in pending.iter_mut() {
+			if id.incoming_scid == short_channel_id {
+				htlc.bucket |= INCOMING_CLOSED;
+				in_flight += 1;
+			}
+			if htlc.outgoing_scid == short_channel_id {
+				htlc.bucket |= OUTGOING_CLOSED;
+				in_flight += 1;
+			}
+		}
 		log_debug!(
 			self.logger,
-			"Resource manager: channel {} closed, released {} HTLCs",
+			"Resource manager: channel {} closed with {} HTLCs in flight",
 			short_channel_id,
-			released
+			in_flight
+		);
+	}
+
+	/// `ChannelManager` was loaded and starts reporting every usable channel
+	/// ([`Self::channel_ready`]) and every forward in flight ([`Self::replay_forward`]), until
+	/// [`Self::replay_complete`].
+	pub fn replay_started(&self) {
+		self.state().replay = Some(Replay { channels: new_hash_set(), htlcs: new_hash_set() });
+	}
+
+	/// The replay [`Self::replay_started`] began is over: the channels and HTLCs it did not
+	/// report closed or were resolved while their notification was lost, and are forgotten (an
+	/// HTLC is released without touching any reputation or revenue, as its outcome is unknown).
+	/// Without a replay under way, does nothing.
+	pub fn replay_complete(&self) {
+		let mut state = self.state();
+		let State { channels, scids_by_channel_id, pending, replay, stats, .. } = &mut *state;
+		let replay = match replay.take() {
+			Some(replay) => replay,
+			None => return,
+		};
+		let rp = self.config.resolution_period_secs;
+		let mut forgotten_htlcs = 0u64;
+		pending.retain(|id, htlc| {
+			if replay.htlcs.contains(id) {
+				return true;
+			}
+			release(channels, id, htlc, rp);
+			forgotten_htlcs += 1;
+			false
+		});
+		let before = channels.len();
+		channels.retain(|scid, _| replay.channels.contains(scid));
+		scids_by_channel_id.retain(|_, scid| replay.channels.contains(scid));
+		let forgotten_channels = (before - channels.len()) as u64;
+		stats.forgotten_after_replay_htlcs += forgotten_htlcs;
+		stats.forgotten_after_replay_channels += forgotten_channels;
+		log_debug!(
+			self.logger,
+			"Resource manager: replay complete, forgot {} channels and {} HTLCs it did not report",
+			forgotten_channels,
+			forgotten_htlcs
 		);
 	}
 
@@ -488,7 +557,7 @@ where
 			bucket: allocation.bucket.to_u8(),
 			outgoing_accountable: allocation.outgoing_accountable,
 		};
-		self.occupy(state, &req.id, &htlc);
+		self.occupy(state, &req.id, &htlc, false);
 		log_trace!(
 			self.logger,
 			"Resource manager: forwarding HTLC {} of channel {} to channel {} on {:?}, accountable: {}",
@@ -505,29 +574,50 @@ where
 	}
 
 	/// Counts an HTLC in flight: its bucket on the incoming channel, its risk on the outgoing one.
-	fn occupy(&self, state: &mut State, id: &HtlcId, htlc: &PendingHtlc) {
+	/// Counts `htlc` in flight on its channels. With `known_channels_only`, a channel we do not
+	/// know of (it closed) gets no entry: the HTLC holds nothing there.
+	fn occupy(
+		&self, state: &mut State, id: &HtlcId, htlc: &PendingHtlc, known_channels_only: bool,
+	) {
+		let mut htlc = *htlc;
 		let now = htlc.added_at_secs;
-		let incoming = self.channel_entry(&mut state.channels, id.incoming_scid, now);
-		match htlc.bucket() {
-			ResourceBucket::General => {
-				incoming.general.occupy(htlc.general_slot, htlc.incoming_amount_msat)
+		let channels = &mut state.channels;
+		let incoming = if known_channels_only {
+			channels.get_mut(&id.incoming_scid)
+		} else {
+			Some(self.channel_entry(channels, id.incoming_scid, now))
+		};
+		match incoming {
+			Some(incoming) => match htlc.bucket() {
+				ResourceBucket::General => {
+					incoming.general.occupy(htlc.general_slot, htlc.incoming_amount_msat)
+				},
+				ResourceBucket::Congestion => {
+					incoming.congestion.occupy(htlc.outgoing_scid, htlc.incoming_amount_msat)
+				},
+				ResourceBucket::Protected => incoming.protected.occupy(htlc.incoming_amount_msat),
+				ResourceBucket::Unallocated => incoming.unallocated_htlcs += 1,
 			},
-			ResourceBucket::Congestion => {
-				incoming.congestion.occupy(htlc.outgoing_scid, htlc.incoming_amount_msat)
-			},
-			ResourceBucket::Protected => incoming.protected.occupy(htlc.incoming_amount_msat),
-			ResourceBucket::Unallocated => incoming.unallocated_htlcs += 1,
+			None => htlc.bucket |= INCOMING_CLOSED,
 		}
 		// The outgoing channel gets an entry even when unaccountable: its reputation will change.
-		let outgoing = self.channel_entry(&mut state.channels, htlc.outgoing_scid, now);
-		if htlc.outgoing_accountable {
-			outgoing.in_flight_risk.add(htlc_risk_numerator(
-				htlc.fee_msat,
-				htlc.hold_blocks,
-				self.config.resolution_period_secs,
-			));
+		let outgoing = if known_channels_only {
+			channels.get_mut(&htlc.outgoing_scid)
+		} else {
+			Some(self.channel_entry(channels, htlc.outgoing_scid, now))
+		};
+		match outgoing {
+			Some(outgoing) if htlc.outgoing_accountable => {
+				outgoing.in_flight_risk.add(htlc_risk_numerator(
+					htlc.fee_msat,
+					htlc.hold_blocks,
+					self.config.resolution_period_secs,
+				))
+			},
+			Some(_) => {},
+			None => htlc.bucket |= OUTGOING_CLOSED,
 		}
-		state.pending.insert(*id, *htlc);
+		state.pending.insert(*id, htlc);
 	}
 
 	/// Records the resolution of a forwarded HTLC: releases its resources, updates the outgoing
@@ -556,12 +646,13 @@ where
 		release(channels, &resolution.id, &htlc, rp);
 		let at = resolution.resolved_at_secs;
 		let hold_secs = at.saturating_sub(htlc.added_at_secs);
-		if resolution.settled {
+		if resolution.settled && htlc.incoming_open() {
 			if let Some(incoming) = channels.get_mut(&resolution.id.incoming_scid) {
 				incoming.revenue.record_settled(htlc.fee_msat, at);
 			}
 		}
-		if let Some(outgoing) = channels.get_mut(&htlc.outgoing_scid) {
+		let outgoing = channels.get_mut(&htlc.outgoing_scid).filter(|_| htlc.outgoing_open());
+		if let Some(outgoing) = outgoing {
 			let fee = effective_fee(
 				htlc.fee_msat,
 				hold_secs,
@@ -582,34 +673,38 @@ where
 	/// it was given, whatever the limits say now. Replaying an HTLC already in flight changes
 	/// nothing. A general HTLC goes back to the slot it held when the state was persisted (see
 	/// [`persistence`]), if that slot is free, else to the first free slot of its pair; give the
-	/// channels' [`ChannelInfo`] first, so that it finds one (without it, it is counted in the
-	/// bucket's usage without a slot). Replay before deciding on new forwards: the first
-	/// decision forgets the slots the replay did not use.
+	/// channels' [`ChannelInfo`] first: on a channel not known (one that closed), the HTLC holds
+	/// nothing, and is only tracked until its resolution. Replay before deciding on new
+	/// forwards: the first decision forgets the slots the replay did not use.
 	///
 	/// [`persistence`]: crate::persistence
 	pub fn replay_forward(&self, forward: &ReplayedForward) -> ReplayOutcome {
 		let mut state = self.state();
 		let req = &forward.request;
+		if let Some(replay) = state.replay.as_mut() {
+			replay.htlcs.insert(req.id);
+		}
 		if state.pending.contains_key(&req.id) {
 			state.stats.duplicate_replays += 1;
 			return ReplayOutcome::AlreadyInFlight;
 		}
 		let recorded_slot = state.replay_general_slots.remove(&req.id);
-		let incoming = self.channel_entry(&mut state.channels, req.id.incoming_scid, req.now_secs);
-		let general_slot = if forward.bucket != ResourceBucket::General {
-			NO_SLOT
-		} else if let Some(slot) = recorded_slot.filter(|slot| incoming.general.is_free(*slot)) {
-			// Where it was: which of its pair's slots an HTLC holds depends on the HTLCs that came
-			// and went before it, and pairs share slots, so only this keeps later decisions as
-			// they would have been without the restart.
-			slot
-		} else {
-			incoming.general.replay_slot(
-				&incoming.salt,
-				req.id.incoming_scid,
-				req.outgoing_scid,
-				&self.config,
-			)
+		let general_slot = match state.channels.get_mut(&req.id.incoming_scid) {
+			Some(incoming) if forward.bucket == ResourceBucket::General => {
+				match recorded_slot.filter(|slot| incoming.general.is_free(*slot)) {
+					// Where it was: which of its pair's slots an HTLC holds depends on the HTLCs
+					// that came and went before it, and pairs share slots, so only this keeps
+					// later decisions as they would have been without the restart.
+					Some(slot) => slot,
+					None => incoming.general.replay_slot(
+						&incoming.salt,
+						req.id.incoming_scid,
+						req.outgoing_scid,
+						&self.config,
+					),
+				}
+			},
+			_ => NO_SLOT,
 		};
 		let htlc = PendingHtlc {
 			outgoing_scid: req.outgoing_scid,
@@ -621,7 +716,8 @@ where
 			bucket: forward.bucket.to_u8(),
 			outgoing_accountable: forward.outgoing_accountable,
 		};
-		self.occupy(&mut state, &req.id, &htlc);
+		// A channel that closed before the restart is not brought back.
+		self.occupy(&mut state, &req.id, &htlc, true);
 		ReplayOutcome::Added
 	}
 
@@ -668,9 +764,10 @@ where
 }
 
 /// Releases what an HTLC holds: its bucket on the incoming channel and its risk on the outgoing
-/// channel (either may be gone after a close).
+/// channel, unless they closed.
 fn release(channels: &mut HashMap<u64, ChannelState>, id: &HtlcId, htlc: &PendingHtlc, rp: u64) {
-	if let Some(incoming) = channels.get_mut(&id.incoming_scid) {
+	let incoming = channels.get_mut(&id.incoming_scid).filter(|_| htlc.incoming_open());
+	if let Some(incoming) = incoming {
 		match htlc.bucket() {
 			ResourceBucket::General => {
 				incoming.general.release(htlc.general_slot, htlc.incoming_amount_msat)
@@ -684,7 +781,7 @@ fn release(channels: &mut HashMap<u64, ChannelState>, id: &HtlcId, htlc: &Pendin
 			},
 		}
 	}
-	if htlc.outgoing_accountable {
+	if htlc.outgoing_accountable && htlc.outgoing_open() {
 		if let Some(outgoing) = channels.get_mut(&htlc.outgoing_scid) {
 			outgoing.in_flight_risk.remove(htlc_risk_numerator(
 				htlc.fee_msat,

@@ -477,34 +477,83 @@ fn pitfall_absolute_height_as_hold() {
 }
 
 #[test]
-fn pitfall_leak_on_close() {
+fn close_keeps_htlcs_in_flight_until_they_resolve() {
 	let (e, l) = (TestEntropy::new(11), TestLogger::default());
 	let m = manager(ResourceManagerConfig::default(), &e, &l);
 	for scid in [1, 2, 3, 99] {
 		ready(&m, scid, 483, 1_000_000_000);
 	}
 	earn(&m, 2, 1_000_000, 0);
+	earn(&m, 3, 1_000_000, 1);
 	let a = request(1, 1, 2);
 	let b = ForwardRequest { incoming_accountable: true, ..request(1, 2, 2) };
 	let c = request(3, 1, 2);
-	let d = request(1, 3, 3);
+	let d = ForwardRequest { incoming_accountable: true, ..request(1, 3, 3) };
 	for req in [&a, &b, &c, &d] {
 		assert!(matches!(m.add_htlc(req), Decision::Forward { .. }));
 	}
-	// The outgoing channel 2 closes: its three HTLCs are released on channels 1 and 3.
+	// The outgoing channel 2 closes: its three HTLCs still hold channels 1 and 3 until they
+	// resolve on chain.
 	m.channel_closed(2);
-	let one = m.channel_snapshot(1, T0).unwrap();
-	assert_eq!((one.general.used_slots, one.protected.used_slots), (1, 0));
-	assert_eq!(m.channel_snapshot(3, T0).unwrap().general.used_slots, 0);
 	assert!(m.channel_snapshot(2, T0).is_none());
-	assert_eq!(m.htlcs_in_flight(), 1);
-	// Their late resolutions are unknown, harmless.
-	assert_eq!(resolve(&m, &a, true, T0 + 1), ResolveOutcome::Unknown);
-	// The incoming channel 1 closes: the last one goes, channel 3's risk too.
+	assert_eq!(m.htlcs_in_flight(), 4);
+	// `a` went general; `b` and `d`, accountable towards channels with reputation, protected.
+	let one = m.channel_snapshot(1, T0).unwrap();
+	assert_eq!((one.general.used_slots, one.protected.used_slots), (1, 2));
+	assert_eq!(resolve(&m, &a, true, T0 + 1), ResolveOutcome::Resolved);
+	assert_eq!(resolve(&m, &b, false, T0 + 1), ResolveOutcome::Resolved);
+	assert_eq!(resolve(&m, &c, false, T0 + 1), ResolveOutcome::Resolved);
+	let one = m.channel_snapshot(1, T0).unwrap();
+	assert_eq!((one.general.used_slots, one.protected.used_slots), (0, 1));
+	assert_eq!(m.channel_snapshot(3, T0).unwrap().general.used_slots, 0);
+	// The incoming channel 1 closes while `d`, forwarded accountable, is held: its outgoing
+	// channel 3 still answers for the hold.
+	assert_eq!(m.channel_snapshot(3, T0).unwrap().accountable_htlcs_in_flight, 1);
 	m.channel_closed(1);
+	assert_eq!(m.htlcs_in_flight(), 1);
+	let reputation = m.channel_snapshot(3, T0).unwrap().outgoing_reputation_msat;
+	assert_eq!(resolve(&m, &d, false, T0 + 86_400), ResolveOutcome::Resolved);
 	assert_eq!(m.htlcs_in_flight(), 0);
-	assert_eq!(m.channel_snapshot(3, T0).unwrap().in_flight_risk_msat, 0.0);
-	assert_eq!(m.stats().released_on_close, 4);
+	let three = m.channel_snapshot(3, T0 + 86_400).unwrap();
+	assert_eq!(three.resolved_outgoing_htlcs, 2);
+	assert!(three.outgoing_reputation_msat < reputation);
+	assert_eq!(three.in_flight_risk_msat, 0.0);
+}
+
+#[test]
+fn replay_forgets_what_it_did_not_report() {
+	let (e, l) = (TestEntropy::new(11), TestLogger::default());
+	let m = manager(ResourceManagerConfig::default(), &e, &l);
+	for scid in [1, 2, 3] {
+		ready(&m, scid, 483, 1_000_000_000);
+	}
+	let kept = request(1, 1, 2);
+	let lost = request(1, 2, 3);
+	for req in [&kept, &lost] {
+		assert!(matches!(m.add_htlc(req), Decision::Forward { .. }));
+	}
+	// Channel 3 closed and `lost` was resolved while their notifications were lost: the replay
+	// reports channels 1 and 2 and the HTLC `kept` only.
+	m.replay_started();
+	ready(&m, 1, 483, 1_000_000_000);
+	ready(&m, 2, 483, 1_000_000_000);
+	let replay = ReplayedForward {
+		request: kept,
+		outgoing_accountable: false,
+		bucket: ResourceBucket::General,
+	};
+	assert_eq!(m.replay_forward(&replay), ReplayOutcome::AlreadyInFlight);
+	m.replay_complete();
+	assert!(m.channel_snapshot(3, T0).is_none());
+	assert_eq!(m.htlcs_in_flight(), 1);
+	assert_eq!(m.channel_snapshot(1, T0).unwrap().general.used_slots, 1);
+	assert_eq!(resolve(&m, &lost, true, T0), ResolveOutcome::Unknown);
+	assert_eq!(resolve(&m, &kept, true, T0), ResolveOutcome::Resolved);
+	let stats = m.stats();
+	assert_eq!((stats.forgotten_after_replay_channels, stats.forgotten_after_replay_htlcs), (1, 1));
+	// Without a replay under way, completing one changes nothing.
+	m.replay_complete();
+	assert!(m.channel_snapshot(1, T0).is_some());
 }
 
 // ---- Decision table, modes and the JIT rule ----
