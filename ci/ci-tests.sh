@@ -72,12 +72,17 @@ fi
 step "tests: upstream crates and ours" \
 	run_tests workspace --workspace
 # The same upstream suites with every forward routed through the resource allocation queue by an
-# always-approving manager (the functional tests' `TestResourceManager`).
+# always-approving manager (the functional tests' `TestResourceManager`, whose ledger checks what
+# it is told), deciding at once, then answering later through `allocate_resources`.
 # The same package selection as above, so that nothing is built again.
 queue_mode_tests() {
 	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode --workspace --lib
 }
 step "tests, every forward through the queue" queue_mode_tests
+deferred_queue_mode_tests() {
+	LDK_TEST_RESOURCE_MANAGER=deferred run_tests queue-mode-deferred --workspace --lib
+}
+step "tests, every decision given later" deferred_queue_mode_tests
 # The fuzz targets are a workspace of their own (see fuzz/README.md): replay their checked-in
 # inputs on stable, built as the fuzzers build them (`--cfg fuzzing`: among others, LDK's hash
 # tables iterate in a fixed order), so that every input runs exactly as it ran when found.
