@@ -13,14 +13,19 @@
 //! B forwards through an enabled [`TestResourceManager`]; the input drives payments both ways,
 //! the manager's policy (answer at once, defer, fail), its late decisions (on ids it was handed,
 //! again on decided ones, and on made-up ids), the forwarding passes, the delivery of each
-//! message, disconnections, timer ticks, blocks and restarts of any node at any point, in both
-//! reload modes. At the end every link is reconnected, every forward the manager was handed is
-//! failed (refused if already decided or failed back) and the nodes run until nothing moves.
+//! message, disconnections, timer ticks, blocks, restarts of any node at any point, in both
+//! reload modes, and closes of either channel by either side, cooperative or forced, with HTLCs
+//! queued, decided or in flight. Blocks carry the transactions the nodes broadcast, as a chain
+//! would (see [`mine_block`]). At the end every link is reconnected, every forward the manager
+//! was handed is failed (refused if already decided or failed back) and the nodes run, mining
+//! blocks once a channel was closed, until nothing moves and every HTLC on chain is resolved.
 //!
 //! Invariants: every payment ends sent or failed at its payer, never both, never neither, and is
-//! sent exactly when its payee claimed it; its payee sees at most one HTLC for it (so B never
-//! forwards it twice); no channel is ever closed (the input cannot make a force-close
-//! unavoidable, see [`do_test`]); at the end no HTLC is pending anywhere and B's queue is empty.
+//! sent only if its payee claimed it (and, unless a channel was force-closed, whenever it did:
+//! an HTLC trimmed as dust from a commitment on chain is lost by the forwarder); its payee sees
+//! at most one HTLC for it (so B never forwards it twice); no channel the input did not close is
+//! ever closed (the input cannot make a force-close unavoidable, see [`do_test`]); at the end no
+//! HTLC is pending anywhere, the channels closed are gone and B's queue is empty.
 //! B's manager keeps a ledger of what it was told (`ResourceLedger`), which checks the
 //! exactly-once contract of `ResourceManager` as each notification arrives, across restarts: no
 //! resolution of a forward it did not allocate, none twice, every forward still in flight
@@ -28,7 +33,10 @@
 //! its channels); at the end every forward it allocated was resolved.
 
 use std::cell::OnceCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use lightning::bitcoin::transaction::Version;
+use lightning::bitcoin::{absolute, Amount, OutPoint, Sequence, Transaction, TxIn, TxOut, Txid};
 
 use lightning::events::{Event, HTLCHandlingFailureType};
 use lightning::ln::channelmanager::PaymentId;
@@ -45,6 +53,7 @@ use lightning::util::ser::Writeable;
 use lightning::util::test_utils::{
 	TestChainMonitor, TestPersister, TestResourceDecision, TestResourceManager,
 };
+use lightning::util::wallet_utils::WalletSourceSync;
 
 use crate::input::Input;
 
@@ -52,8 +61,12 @@ use crate::input::Input;
 const MAX_RESTARTS: usize = 8;
 /// `get_payment_preimage_hash` counts payments in a `u8`.
 const MAX_PAYMENTS: usize = 200;
-/// Rounds of the final settlement before something is considered stuck.
-const SETTLE_ROUNDS: usize = 64;
+/// Rounds of the final settlement before something is considered stuck: a round delivers
+/// everything and, once a channel was closed, mines a block, so that HTLCs on chain reach their
+/// expiry.
+const SETTLE_ROUNDS: usize = 400;
+/// Wallet coins each node has, to bump its anchor channels' closing transactions.
+const WALLET_COINS: u32 = 8;
 
 /// The forwarding node, whose manager the input drives.
 const B: usize = 1;
@@ -87,6 +100,16 @@ struct World {
 	/// Every forward B's manager was handed, in order, to decide on later.
 	handed: Vec<ResourceAllocationId>,
 	channel_ids: Vec<ChannelId>,
+	/// The links whose channel the input closed, cooperatively or not.
+	closed: [bool; 2],
+	/// Whether the input force-closed a channel.
+	force_closed: bool,
+	/// The chain the nodes share: every transaction they broadcast waits here until it can be
+	/// mined (see [`mine_block`]).
+	mempool: Vec<Transaction>,
+	/// Confirmed transactions, with their height.
+	confirmed: HashMap<Txid, u32>,
+	spent: HashSet<OutPoint>,
 }
 
 fn link_of(a: usize, b: usize) -> usize {
@@ -144,6 +167,8 @@ fn collect(nodes: &[Node], world: &mut World) -> bool {
 				| MessageSendEvent::SendChannelReady { node_id, .. }
 				| MessageSendEvent::SendAnnouncementSignatures { node_id, .. }
 				| MessageSendEvent::SendChannelUpdate { node_id, .. }
+				| MessageSendEvent::SendShutdown { node_id, .. }
+				| MessageSendEvent::SendClosingSigned { node_id, .. }
 				| MessageSendEvent::HandleError { node_id, .. } => index_of(nodes, node_id),
 				// Gossip: the routes come from the graph built at setup.
 				MessageSendEvent::BroadcastChannelUpdate { .. }
@@ -161,7 +186,19 @@ fn collect(nodes: &[Node], world: &mut World) -> bool {
 					ErrorAction::IgnoreError
 					| ErrorAction::IgnoreAndLog(_)
 					| ErrorAction::IgnoreDuplicateGossip => continue,
+					// A force-close tells the peer.
+					ErrorAction::SendErrorMessage { .. } if world.closed[link_of(from, to)] => {},
 					_ => panic!("node {from} sent an error to node {to}: {action:?}"),
+				}
+			}
+			// A node answers a `channel_reestablish` for a channel it does not have with a bogus
+			// one, to make its peer force-close: two nodes that both forgot the channel would
+			// answer each other forever, so one for a channel its recipient forgot is dropped.
+			if let MessageSendEvent::SendChannelReestablish { msg, .. } = &event {
+				let bogus = msg.next_local_commitment_number == 0;
+				let channels = nodes[to].node.list_channels();
+				if bogus && channels.iter().all(|channel| channel.channel_id != msg.channel_id) {
+					continue;
 				}
 			}
 			if world.connected[link_of(from, to)] {
@@ -169,7 +206,20 @@ fn collect(nodes: &[Node], world: &mut World) -> bool {
 			}
 		}
 		node.chain_monitor.added_monitors.lock().unwrap().clear();
+		for tx in node.tx_broadcaster.txn_broadcasted.lock().unwrap().drain(..) {
+			let txid = tx.compute_txid();
+			if !world.confirmed.contains_key(&txid)
+				&& world.mempool.iter().all(|pending| pending.compute_txid() != txid)
+			{
+				world.mempool.push(tx);
+			}
+		}
 		for event in node.node.get_and_clear_pending_events() {
+			moved = true;
+			handle_event(nodes, world, from, event);
+		}
+		// A closed channel's monitor asks for its transactions to be bumped.
+		for event in node.chain_monitor.chain_monitor.get_and_clear_pending_events() {
 			moved = true;
 			handle_event(nodes, world, from, event);
 		}
@@ -217,8 +267,11 @@ fn handle_event(nodes: &[Node], world: &mut World, at: usize, event: Event) {
 			payment_mut(world, &payment_hash).receive_failures += 1;
 		},
 		Event::ChannelClosed { channel_id, reason, .. } => {
-			panic!("node {at} closed channel {channel_id}: {reason:?}");
+			let link = world.channel_ids.iter().position(|id| *id == channel_id);
+			let closed_by_input = link.map_or(false, |link| world.closed[link]);
+			assert!(closed_by_input, "node {at} closed channel {channel_id}: {reason:?}");
 		},
+		Event::BumpTransaction(event) => nodes[at].bump_tx_handler.handle_event(&event),
 		_ => {},
 	}
 	for payment in world.payments.iter() {
@@ -279,6 +332,13 @@ fn deliver_one(nodes: &[Node], world: &mut World, from: usize, to: usize) -> boo
 		MessageSendEvent::SendChannelUpdate { msg, .. } => {
 			handler.handle_channel_update(sender, &msg)
 		},
+		MessageSendEvent::SendShutdown { msg, .. } => handler.handle_shutdown(sender, &msg),
+		MessageSendEvent::SendClosingSigned { msg, .. } => {
+			handler.handle_closing_signed(sender, &msg)
+		},
+		MessageSendEvent::HandleError { action: ErrorAction::SendErrorMessage { msg }, .. } => {
+			handler.handle_error(sender, &msg)
+		},
 		_ => unreachable!("only messages to peers are queued"),
 	}
 	true
@@ -298,6 +358,75 @@ fn deliver_all(nodes: &[Node], world: &mut World) {
 		if !moved {
 			break;
 		}
+	}
+}
+
+/// Whether `tx` can be mined in a block at `height`: its inputs confirmed (or earlier in the
+/// block) and unspent, its absolute and relative time locks (in blocks) met.
+fn can_mine(world: &World, tx: &Transaction, height: u32) -> bool {
+	if let absolute::LockTime::Blocks(lock_height) = tx.lock_time {
+		if lock_height.to_consensus_u32() >= height {
+			return false;
+		}
+	}
+	tx.input.iter().all(|input| {
+		let Some(&parent_height) = world.confirmed.get(&input.previous_output.txid) else {
+			return false;
+		};
+		let depth = match input.sequence.to_relative_lock_time() {
+			Some(lightning::bitcoin::relative::LockTime::Blocks(blocks)) => blocks.value() as u32,
+			_ => 0,
+		};
+		!world.spent.contains(&input.previous_output) && height >= parent_height + depth
+	})
+}
+
+/// Connects one block to every node, with every transaction they broadcast that can be mined at
+/// its height. A transaction that lost to a conflict is dropped.
+fn mine_block(nodes: &[Node], world: &mut World) {
+	let height = nodes[0].best_block_info().1 + 1;
+	let mut txdata = Vec::new();
+	while let Some(index) = world.mempool.iter().position(|tx| can_mine(world, tx, height)) {
+		let tx = world.mempool.remove(index);
+		world.spent.extend(tx.input.iter().map(|input| input.previous_output));
+		world.confirmed.insert(tx.compute_txid(), height);
+		txdata.push(tx);
+	}
+	let spent = &world.spent;
+	world.mempool.retain(|tx| tx.input.iter().all(|input| !spent.contains(&input.previous_output)));
+	for node in nodes {
+		if txdata.is_empty() {
+			connect_blocks(node, 1);
+		} else {
+			connect_block(
+				node,
+				&create_dummy_block(node.best_block_hash(), height, txdata.clone()),
+			);
+		}
+	}
+}
+
+/// The input closes the channel of `link`, from `closer`'s side: a force-close broadcasts
+/// `closer`'s commitment and tells the peer; a cooperative close starts the shutdown, which
+/// completes once no HTLC is left on the channel.
+fn close(nodes: &[Node], world: &mut World, closer: usize, link: usize, cooperative: bool) {
+	if world.closed[link] {
+		return;
+	}
+	let (a, b) = LINKS[link];
+	let peer = if closer == a { b } else { a };
+	let channel_id = world.channel_ids[link];
+	let peer_id = nodes[peer].node.get_our_node_id();
+	let result = if cooperative {
+		nodes[closer].node.close_channel(&channel_id, &peer_id)
+	} else {
+		let message = "closed by the fuzz input".to_owned();
+		nodes[closer].node.force_close_broadcasting_latest_txn(&channel_id, &peer_id, message)
+	};
+	// Refused while the peer is disconnected, for a cooperative close.
+	if result.is_ok() {
+		world.closed[link] = true;
+		world.force_closed |= !cooperative;
 	}
 }
 
@@ -354,19 +483,57 @@ fn settle(nodes: &[Node], world: &mut World) {
 		connect(nodes, world, link);
 	}
 	for round in 0.. {
-		assert!(round < SETTLE_ROUNDS, "the network does not settle");
+		if round == SETTLE_ROUNDS {
+			let left = left_on_chain(nodes, world).unwrap_or_default();
+			panic!("the network does not settle: {left}");
+		}
 		deliver_all(nodes, world);
 		for id in world.handed.iter() {
 			// Refused for forwards already decided or failed back, which is expected.
 			let _ = nodes[B].allocate_resources(*id, ResourceAllocation::Fail);
 		}
 		process_all(nodes);
-		if !collect(nodes, world)
-			&& !nodes.iter().any(|node| node.node.needs_pending_htlc_processing())
-		{
+		let quiet = !collect(nodes, world)
+			&& !nodes.iter().any(|node| node.node.needs_pending_htlc_processing());
+		if !world.closed.contains(&true) {
+			if quiet {
+				break;
+			}
+			continue;
+		}
+		// HTLCs on chain resolve as blocks come, until every payment ended.
+		if quiet && left_on_chain(nodes, world).is_none() {
 			break;
 		}
+		mine_block(nodes, world);
 	}
+}
+
+/// After a close: what is left before every payment ended, every closed channel is gone and
+/// every forward B's manager allocated resources to was resolved, if anything.
+fn left_on_chain(nodes: &[Node], world: &World) -> Option<String> {
+	let open = world.payments.iter().filter(|p| p.accepted && !p.sent && !p.failed).count();
+	let channels = world
+		.closed
+		.iter()
+		.zip(world.channel_ids.iter())
+		.filter(|(closed, id)| {
+			**closed
+				&& nodes.iter().any(|node| {
+					node.node.list_channels().iter().any(|channel| channel.channel_id == **id)
+				})
+		})
+		.count();
+	nodes[B].node.test_deliver_resource_notifications();
+	let forwards = nodes[B].resource_manager.ledger.lock().unwrap().open_forwards().len();
+	if open + channels + forwards == 0 {
+		return None;
+	}
+	Some(format!(
+		"{open} payments not ended, {channels} closed channels still listed, {forwards} forwards \
+		 not resolved at B, {} transactions waiting",
+		world.mempool.len()
+	))
 }
 
 /// Checks, once everything settled, that every payment ended once and nothing is left behind.
@@ -377,16 +544,25 @@ fn check_settled(nodes: &[Node], world: &World) {
 		} else {
 			assert!(!payment.sent, "payment {} refused at send succeeded", payment.hash);
 		}
-		assert_eq!(
-			payment.sent,
-			payment.claimed_htlcs == 1,
-			"payment {} claimed unpaid",
-			payment.hash
-		);
+		assert!(!payment.sent || payment.claimed_htlcs == 1, "payment {} unclaimed", payment.hash);
+		// Once a channel went on chain, the forwarder may lose an HTLC its payee claimed: one
+		// trimmed from the confirmed commitment as dust cannot be claimed there.
+		if !world.force_closed {
+			assert!(
+				payment.sent || payment.claimed_htlcs == 0,
+				"payment {} claimed unpaid",
+				payment.hash
+			);
+		}
 	}
 	for (index, node) in nodes.iter().enumerate() {
 		let channels = node.node.list_channels();
-		assert_eq!(channels.len(), if index == B { 2 } else { 1 });
+		let open_links = LINKS
+			.iter()
+			.zip(world.closed.iter())
+			.filter(|((a, b), closed)| (*a == index || *b == index) && !**closed)
+			.count();
+		assert_eq!(channels.len(), open_links, "channels at node {index}");
 		for channel in channels {
 			assert!(channel.pending_inbound_htlcs.is_empty(), "an HTLC stuck at node {index}");
 			assert!(channel.pending_outbound_htlcs.is_empty(), "an HTLC stuck at node {index}");
@@ -405,8 +581,11 @@ fn check_settled(nodes: &[Node], world: &World) {
 /// Blocks are connected as a node's background processor sees them: every link up, every
 /// forwarding pass run and every message delivered before each block; and the payee claims as
 /// soon as it can. No HTLC can then come close enough to its expiry on a channel to force it
-/// closed unless B holds it undecided past the queue's timeout, so any closure is a bug. Restarts reload the node's current state (as after a
-/// clean shutdown) with its monitors; a stale `ChannelManager` would force-close by design.
+/// closed unless B holds it undecided past the queue's timeout, so any closure the input did not
+/// ask for is a bug. Restarts reload the node's current state (as after a clean shutdown) with
+/// its monitors, closed channels' included; a stale `ChannelManager` would force-close by design.
+/// The restart operation's byte picks a close instead when its top three bits are 100 (forced)
+/// or 101 (cooperative), values the regression cases do not use.
 pub fn do_test(data: &[u8]) {
 	// The functional test utilities pick a random block connection style unless told.
 	if std::env::var_os("LDK_TEST_CONNECT_STYLE").is_none() {
@@ -434,7 +613,41 @@ pub fn do_test(data: &[u8]) {
 		in_flight: Default::default(),
 		handed: Vec::new(),
 		channel_ids: vec![chan_ab.2, chan_bc.2],
+		closed: [false, false],
+		force_closed: false,
+		mempool: Vec::new(),
+		confirmed: HashMap::new(),
+		spent: HashSet::new(),
 	};
+	// The funding transactions are mined; coins in every wallet pay for bumping a closing
+	// anchor channel's transactions.
+	for node in nodes.iter() {
+		node.tx_broadcaster.txn_broadcasted.lock().unwrap().clear();
+	}
+	for funding in [&chan_ab.3, &chan_bc.3] {
+		world.confirmed.insert(funding.compute_txid(), 0);
+	}
+	let coins = Transaction {
+		version: Version::TWO,
+		lock_time: absolute::LockTime::ZERO,
+		input: vec![TxIn { sequence: Sequence::MAX, ..Default::default() }],
+		output: nodes
+			.iter()
+			.flat_map(|node| {
+				let script_pubkey = node.wallet_source.get_change_script().unwrap();
+				(0..WALLET_COINS).map(move |_| TxOut {
+					value: Amount::ONE_BTC,
+					script_pubkey: script_pubkey.clone(),
+				})
+			})
+			.collect(),
+	};
+	for (index, node) in nodes.iter().enumerate() {
+		for coin in 0..WALLET_COINS {
+			node.wallet_source.add_utxo(coins.clone(), index as u32 * WALLET_COINS + coin);
+		}
+	}
+	world.confirmed.insert(coins.compute_txid(), 0);
 	let mut restarts = 0;
 	collect(&nodes, &mut world);
 
@@ -516,15 +729,26 @@ pub fn do_test(data: &[u8]) {
 				for _ in 0..blocks % 16 + 1 {
 					process_all(&nodes);
 					deliver_all(&nodes, &mut world);
-					for node in nodes.iter() {
-						connect_blocks(node, 1);
-					}
+					mine_block(&nodes, &mut world);
 				}
 				process_all(&nodes);
 				deliver_all(&nodes, &mut world);
 			},
 			_ => {
 				let Some(which) = input.u8() else { break };
+				// Its top three bits pick a close instead: by `which % 3`, of its channel to B
+				// or, for B, of the one `which & 8` picks; 100 forced, 101 cooperative.
+				if let 4 | 5 = which >> 5 {
+					let closer = which as usize % 3;
+					let link = match closer {
+						0 => 0,
+						2 => 1,
+						_ => (which as usize >> 3) & 1,
+					};
+					close(&nodes, &mut world, closer, link, which >> 5 == 5);
+					collect(&nodes, &mut world);
+					continue;
+				}
 				if restarts == MAX_RESTARTS {
 					continue;
 				}
@@ -540,11 +764,13 @@ pub fn do_test(data: &[u8]) {
 				let node = &mut nodes[index];
 				let config = node.node.get_current_config();
 				let encoded = node.node.encode();
+				// Closed channels' monitors too: they resolve what the channel left on chain.
 				let monitors: Vec<Vec<u8>> = node
-					.node
-					.list_channels()
-					.iter()
-					.map(|channel| lightning::get_monitor!(node, channel.channel_id).encode())
+					.chain_monitor
+					.chain_monitor
+					.list_monitors()
+					.into_iter()
+					.map(|channel_id| lightning::get_monitor!(node, channel_id).encode())
 					.collect();
 				let monitors: Vec<&[u8]> = monitors.iter().map(|monitor| &monitor[..]).collect();
 

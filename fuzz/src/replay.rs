@@ -11,7 +11,7 @@
 //! and the regression cases on stable.
 //!
 //! The slow targets replay a fixed sample of their corpus by default: every regression case
-//! (a file named `regression-*`) and at most [`SAMPLE_SIZE`] inputs spread evenly over the rest in file
+//! (a file named `regression-*`), every hand-written scenario (`scenario-*`) and at most [`SAMPLE_SIZE`] inputs spread evenly over the rest in file
 //! name order (the names are content hashes, so the sample is an arbitrary but fixed one). With
 //! `FUZZ_REPLAY=all` in the environment, every target replays every input, as `ci/ci-full.sh`
 //! does.
@@ -19,7 +19,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-/// At most how many corpus inputs a sampled replay runs besides the regression cases.
+/// At most how many corpus inputs a sampled replay runs besides the regression cases and the
+/// scenarios.
 const SAMPLE_SIZE: usize = 200;
 
 /// Whether a replay runs all of a target's inputs or a sample of them.
@@ -29,16 +30,16 @@ enum Replay {
 	Sample,
 }
 
-/// The inputs a sampled replay runs: every regression case, and at most `SAMPLE_SIZE` of the others,
-/// evenly spaced over them. `inputs` is sorted.
+/// The inputs a sampled replay runs: every regression case and scenario, and at most
+/// `SAMPLE_SIZE` of the others, evenly spaced over them. `inputs` is sorted.
 fn sample(inputs: Vec<PathBuf>) -> Vec<PathBuf> {
-	let is_regression = |input: &PathBuf| {
+	let always_replayed = |input: &PathBuf| {
 		input
 			.file_name()
 			.and_then(|name| name.to_str())
-			.is_some_and(|name| name.starts_with("regression-"))
+			.is_some_and(|name| name.starts_with("regression-") || name.starts_with("scenario-"))
 	};
-	let (mut chosen, corpus): (Vec<_>, Vec<_>) = inputs.into_iter().partition(is_regression);
+	let (mut chosen, corpus): (Vec<_>, Vec<_>) = inputs.into_iter().partition(always_replayed);
 	let step = corpus.len().div_ceil(SAMPLE_SIZE).max(1);
 	chosen.extend(corpus.into_iter().step_by(step));
 	chosen
@@ -80,12 +81,14 @@ fn sample_keeps_every_regression_case_and_spreads_the_rest() {
 	let mut inputs: Vec<PathBuf> = (0..1000).map(|i| PathBuf::from(format!("{i:04}"))).collect();
 	inputs.push(PathBuf::from("dir/regression-b"));
 	inputs.push(PathBuf::from("regression-a"));
+	inputs.push(PathBuf::from("scenario-c"));
 	inputs.sort();
 	let chosen = sample(inputs);
 	assert!(chosen.contains(&PathBuf::from("dir/regression-b")));
 	assert!(chosen.contains(&PathBuf::from("regression-a")));
-	assert_eq!(chosen.len(), 2 + SAMPLE_SIZE);
-	assert_eq!(chosen[2], PathBuf::from("0000"));
+	assert!(chosen.contains(&PathBuf::from("scenario-c")));
+	assert_eq!(chosen.len(), 3 + SAMPLE_SIZE);
+	assert_eq!(chosen[3], PathBuf::from("0000"));
 	assert_eq!(chosen.last().unwrap(), &PathBuf::from("0995"));
 
 	let few: Vec<PathBuf> = (0..3).map(|i| PathBuf::from(i.to_string())).collect();
