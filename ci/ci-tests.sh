@@ -23,12 +23,26 @@ mkdir -p "$LOG_DIR"
 # shellcheck source=ci/lib.sh
 . ci/lib.sh
 
+# A suite that has not finished by then hangs: upstream's
+# `chanmon_update_fail_tests::test_single_channel_multiple_mpp` relies on its threads being
+# scheduled within a second, and deadlocks about once in four runs of its module on two loaded
+# cores, with or without the fork's resource manager. Such a suite is run once more.
+SUITE_TIMEOUT_SECONDS=900
+
 # Runs cargo test, keeping the output, and prints upstream-style counts per test binary.
 run_tests() {
 	local log="$LOG_DIR/$1.log"
 	shift
 	local rc=0
-	cargo test --profile "$PROFILE" "$@" 2>&1 | tee "$log" || rc=$?
+	timeout --kill-after=10 "$SUITE_TIMEOUT_SECONDS" cargo test --profile "$PROFILE" "$@" 2>&1 |
+		tee "$log" || rc=$?
+	if [ "$rc" = 124 ]; then
+		echo "--- the suite hung ($(grep -o '^test .* has been running for over' "$log" |
+			sed 's/^test \(.*\) has been.*/\1/' | tr '\n' ' ')); running it once more"
+		rc=0
+		timeout --kill-after=10 "$SUITE_TIMEOUT_SECONDS" cargo test --profile "$PROFILE" "$@" 2>&1 |
+			tee "$log" || rc=$?
+	fi
 	echo "--- test counts ($*):"
 	awk '
 		/^ +Running / {
