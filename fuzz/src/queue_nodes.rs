@@ -268,7 +268,7 @@ fn handle_event(nodes: &[Node], world: &mut World, at: usize, event: Event) {
 		},
 		Event::ChannelClosed { channel_id, reason, .. } => {
 			let link = world.channel_ids.iter().position(|id| *id == channel_id);
-			let closed_by_input = link.map_or(false, |link| world.closed[link]);
+			let closed_by_input = link.is_some_and(|link| world.closed[link]);
 			assert!(closed_by_input, "node {at} closed channel {channel_id}: {reason:?}");
 		},
 		Event::BumpTransaction(event) => nodes[at].bump_tx_handler.handle_event(&event),
