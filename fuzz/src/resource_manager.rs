@@ -221,14 +221,19 @@ pub fn do_test(data: &[u8]) {
 						let id =
 							HtlcId { incoming_scid, incoming_htlc_id: u64::MAX - index as u64 };
 						let before = snapshots(&manager, now_secs);
-						let resolution = HtlcResolution { id, settled, resolved_at_secs };
+						let resolution =
+							HtlcResolution { id, settled, resolved_at_secs, outgoing_scid: None };
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Unknown);
 						assert_eq!(twin.resolve_htlc(&resolution), ResolveOutcome::Unknown);
 						assert_eq!(snapshots(&manager, now_secs), before);
 					} else {
 						let forward = in_flight.swap_remove(index % in_flight.len());
-						let resolution =
-							HtlcResolution { id: forward.request.id, settled, resolved_at_secs };
+						let resolution = HtlcResolution {
+							id: forward.request.id,
+							settled,
+							resolved_at_secs,
+							outgoing_scid: None,
+						};
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Resolved);
 						assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Unknown);
 						assert_eq!(twin.resolve_htlc(&resolution), ResolveOutcome::Resolved);
@@ -251,8 +256,12 @@ pub fn do_test(data: &[u8]) {
 	}
 
 	for forward in in_flight.drain(..) {
-		let resolution =
-			HtlcResolution { id: forward.request.id, settled: true, resolved_at_secs: now_secs };
+		let resolution = HtlcResolution {
+			id: forward.request.id,
+			settled: true,
+			resolved_at_secs: now_secs,
+			outgoing_scid: None,
+		};
 		assert_eq!(manager.resolve_htlc(&resolution), ResolveOutcome::Resolved);
 	}
 	assert_eq!(manager.htlcs_in_flight(), 0);
@@ -261,7 +270,7 @@ pub fn do_test(data: &[u8]) {
 			assert_eq!((usage.used_slots, usage.used_liquidity_msat), (0, 0), "{snapshot:?}");
 		}
 		assert_eq!(snapshot.in_flight_risk_msat, 0.0, "{snapshot:?}");
-		assert_eq!(snapshot.accountable_htlcs_in_flight, 0, "{snapshot:?}");
+		assert_eq!(snapshot.risk_bearing_htlcs_in_flight, 0, "{snapshot:?}");
 		assert_eq!(snapshot.unallocated_htlcs, 0, "{snapshot:?}");
 	}
 }

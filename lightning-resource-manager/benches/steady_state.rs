@@ -209,7 +209,12 @@ impl SteadyState {
 			in_flight.push_back(request.id);
 			let id = in_flight.pop_front().unwrap();
 			let settled = self.random() % 8 != 0;
-			let resolution = HtlcResolution { id, settled, resolved_at_secs: self.now_secs };
+			let resolution = HtlcResolution {
+				id,
+				settled,
+				resolved_at_secs: self.now_secs,
+				outgoing_scid: None,
+			};
 			self.manager.resolve_htlc(&resolution);
 		}
 	}

@@ -23,9 +23,17 @@
 //!   the sender paid;
 //! - a forward over a channel the manager was not told of (the [`ChannelManager`] fails it as
 //!   an unknown next hop) is relayed as it came, and nothing is counted for it;
-//! - a forward replayed at startup ([`InFlightForward`]) is counted in the general bucket if it
-//!   left unaccountable, else in the protected one: which bucket it was given is not recorded,
-//!   so one that went to the congestion bucket is counted as protected until it resolves.
+//! - a forward replayed at startup ([`InFlightForward`]) is counted in the bucket the persisted
+//!   state recorded for it (see [`persistence`]); one the state does not know (added after it
+//!   was written) in the general bucket if it left unaccountable, else in the protected one;
+//! - a resolution ([`ResolvedForward`]) counts towards the reputation of the channel the HTLC
+//!   left on ([`ResolvedForward::outgoing_channel_id`]), which non-strict forwarding may have
+//!   picked among the channels to the peer the onion named;
+//! - a request failed back for a timeout after the manager decided it
+//!   ([`ResourceNotification::RequestTimedOut`], a race with the [`ChannelManager`]'s timer)
+//!   releases what it was given.
+//!
+//! [`persistence`]: crate::persistence
 //!
 //! [`ChannelManager`]: lightning::ln::channelmanager::ChannelManager
 
@@ -69,13 +77,21 @@ where
 					}
 				},
 				ResourceNotification::ForwardResolved(resolved) => {
-					self.resolve_htlc(&htlc_resolution(&resolved));
+					let left_on =
+						resolved.outgoing_channel_id.and_then(|id| self.short_channel_id(&id));
+					self.resolve_htlc(&htlc_resolution(&resolved, left_on));
 				},
 				ResourceNotification::ForwardInFlight(forward) => {
 					self.replay_forward(&replayed_forward(&forward));
 				},
-				// Every request is decided when it is handed over, so none is left to time out.
-				ResourceNotification::RequestTimedOut(_) => {},
+				// Decided when it was handed over, but failed back before the decision applied.
+				ResourceNotification::RequestTimedOut(id) => {
+					// The incoming channel is known: had it closed, its notification would have
+					// followed this one.
+					if let Some(incoming_scid) = self.short_channel_id(&id.incoming_channel_id) {
+						self.request_timed_out(&htlc_id(incoming_scid, &id));
+					}
+				},
 				ResourceNotification::ReplayStarted => self.replay_started(),
 				ResourceNotification::ReplayComplete => self.replay_complete(),
 			}
@@ -139,11 +155,12 @@ fn forward_request(request: &LdkForwardRequest, outgoing_scid: u64) -> ForwardRe
 	}
 }
 
-fn htlc_resolution(resolved: &ResolvedForward) -> HtlcResolution {
+fn htlc_resolution(resolved: &ResolvedForward, outgoing_scid: Option<u64>) -> HtlcResolution {
 	HtlcResolution {
 		id: htlc_id(resolved.incoming_outbound_scid_alias, &resolved.id),
 		settled: resolved.settled,
 		resolved_at_secs: resolved.resolved_at.as_secs(),
+		outgoing_scid,
 	}
 }
 
@@ -350,7 +367,7 @@ mod tests {
 		let snapshot = manager.channel_snapshot(1, NOW_SECS).unwrap();
 		assert_eq!(snapshot.general.used_slots, 1);
 		assert_eq!(snapshot.protected.used_slots, 1);
-		assert_eq!(manager.channel_snapshot(2, NOW_SECS).unwrap().accountable_htlcs_in_flight, 1);
+		assert_eq!(manager.channel_snapshot(2, NOW_SECS).unwrap().risk_bearing_htlcs_in_flight, 1);
 
 		// A request for a replayed HTLC changes nothing.
 		manager.handle_forward_requests(vec![request(0, 2)]);

@@ -76,9 +76,15 @@ pub struct ResourceManagerConfig {
 	///
 	/// [`incoming_revenue_threshold`]: crate::incoming_revenue_threshold
 	pub revenue_window_secs: u64,
-	/// Reputation looks back `revenue_window_secs * reputation_multiplier`, and the revenue
-	/// threshold is averaged over that many windows. Default: 12. Must not be zero.
+	/// Reputation looks back `revenue_window_secs * reputation_multiplier`. Default: 12. Must not
+	/// be zero.
 	pub reputation_multiplier: u32,
+	/// The revenue threshold is averaged over this many revenue windows (the proposal's
+	/// `window_total`), so that a burst cannot shock it (see [`incoming_revenue_threshold`]).
+	/// Default: 6. At least 6.
+	///
+	/// [`incoming_revenue_threshold`]: crate::incoming_revenue_threshold
+	pub revenue_window_count: u32,
 	/// Share, in percent, of the incoming channel's slots and liquidity given to the general
 	/// bucket. Default: 40.
 	pub general_bucket_percent: u8,
@@ -97,6 +103,13 @@ pub struct ResourceManagerConfig {
 	/// See [`UnmarkedProtectedPolicy`]. Default:
 	/// [`UnmarkedProtectedPolicy::ForwardUnaccountable`].
 	pub unmarked_protected: UnmarkedProtectedPolicy,
+	/// How many forwards released by the user onto a channel without history may have its lack
+	/// of reputation waived (see the JIT rule of [`DefaultResourceManager`]): enough for the
+	/// parts of the payment a JIT channel is opened for. Default: 10, the most paths LDK splits a
+	/// payment into by default. Zero turns the waiver off.
+	///
+	/// [`DefaultResourceManager`]: crate::DefaultResourceManager
+	pub jit_waiver_max_htlcs: u16,
 }
 
 impl Default for ResourceManagerConfig {
@@ -106,12 +119,14 @@ impl Default for ResourceManagerConfig {
 			resolution_period_secs: 90,
 			revenue_window_secs: 2016 * SECS_PER_BLOCK,
 			reputation_multiplier: 12,
+			revenue_window_count: 6,
 			general_bucket_percent: 40,
 			congestion_bucket_percent: 20,
 			protected_bucket_percent: 40,
 			general_pair_min_slots: 5,
 			general_pair_slot_percent: 5,
 			unmarked_protected: UnmarkedProtectedPolicy::ForwardUnaccountable,
+			jit_waiver_max_htlcs: 10,
 		}
 	}
 }
@@ -125,8 +140,12 @@ pub enum ConfigError {
 	ZeroRevenueWindow,
 	/// [`ResourceManagerConfig::reputation_multiplier`] is zero.
 	ZeroReputationMultiplier,
-	/// `revenue_window_secs * reputation_multiplier` does not fit in a `u64`.
+	/// `revenue_window_secs * reputation_multiplier`, or `revenue_window_secs *
+	/// revenue_window_count`, does not fit in a `u64`.
 	ReputationWindowOverflow,
+	/// [`ResourceManagerConfig::revenue_window_count`] is below 6, the proposal's minimum (the
+	/// count is given).
+	TooFewRevenueWindows(u32),
 	/// The three bucket shares sum to more than 100 percent (the sum is given).
 	BucketSharesOver100(u16),
 	/// [`ResourceManagerConfig::general_pair_min_slots`] is zero.
@@ -143,6 +162,9 @@ impl fmt::Display for ConfigError {
 			Self::ZeroReputationMultiplier => f.write_str("reputation_multiplier must not be zero"),
 			Self::ReputationWindowOverflow => {
 				f.write_str("revenue_window_secs * reputation_multiplier overflows a u64")
+			},
+			Self::TooFewRevenueWindows(count) => {
+				write!(f, "revenue_window_count is {}, fewer than 6", count)
 			},
 			Self::BucketSharesOver100(sum) => {
 				write!(f, "bucket shares sum to {}%, more than 100%", sum)
@@ -173,6 +195,12 @@ impl ResourceManagerConfig {
 		if self.revenue_window_secs.checked_mul(self.reputation_multiplier as u64).is_none() {
 			return Err(ConfigError::ReputationWindowOverflow);
 		}
+		if self.revenue_window_count < 6 {
+			return Err(ConfigError::TooFewRevenueWindows(self.revenue_window_count));
+		}
+		if self.revenue_window_secs.checked_mul(self.revenue_window_count as u64).is_none() {
+			return Err(ConfigError::ReputationWindowOverflow);
+		}
 		let shares = self.general_bucket_percent as u16
 			+ self.congestion_bucket_percent as u16
 			+ self.protected_bucket_percent as u16;
@@ -194,6 +222,12 @@ impl ResourceManagerConfig {
 	pub fn reputation_window_secs(&self) -> u64 {
 		self.revenue_window_secs.saturating_mul(self.reputation_multiplier as u64)
 	}
+
+	/// The window of the revenue threshold's decaying average: `revenue_window_secs *
+	/// revenue_window_count`.
+	pub fn revenue_average_window_secs(&self) -> u64 {
+		self.revenue_window_secs.saturating_mul(self.revenue_window_count as u64)
+	}
 }
 
 #[cfg(test)]
@@ -207,6 +241,7 @@ mod tests {
 		assert_eq!(config.resolution_period_secs, 90);
 		assert_eq!(config.revenue_window_secs, 1_209_600);
 		assert_eq!(config.reputation_window_secs(), 14_515_200);
+		assert_eq!(config.revenue_average_window_secs(), 7_257_600);
 		assert_eq!(
 			(
 				config.general_bucket_percent,
@@ -237,6 +272,10 @@ mod tests {
 		assert_eq!(
 			check(ResourceManagerConfig { revenue_window_secs: u64::MAX, ..ok }),
 			ConfigError::ReputationWindowOverflow
+		);
+		assert_eq!(
+			check(ResourceManagerConfig { revenue_window_count: 5, ..ok }),
+			ConfigError::TooFewRevenueWindows(5)
 		);
 		assert_eq!(
 			check(ResourceManagerConfig { general_bucket_percent: 61, ..ok }),

@@ -21,15 +21,18 @@
 //!
 //! | incoming `accountable` | resources, in order of preference | outgoing `accountable` |
 //! | --- | --- | --- |
+//! | yes, without the sender's `upgrade_accountability` marker | none: fail (a corrupted signal) | |
 //! | yes | `sufficient` and protected has room → protected; `sufficient` and general has room → general; else fail | yes |
 //! | no | general has room → general | no |
 //! | no | else `sufficient` and protected has room → protected | yes with the sender's `upgrade_accountability` marker; without it, see [`UnmarkedProtectedPolicy`] |
-//! | no | else congestion eligible (marker required) → congestion | yes |
+//! | no | else congestion eligible (general saturated, marker required) → congestion | yes |
 //! | no | else fail | |
 //!
 //! The outgoing `accountable` is thus set iff the incoming one was, or protected / congestion
 //! resources were used, and an HTLC that arrived unaccountable never leaves accountable without
-//! the sender's marker (the relay rule).
+//! the sender's marker (the relay rule). An HTLC that arrives `accountable` without the marker
+//! was upgraded by an upstream hop that had no right to: the proposal asks to fail it, whatever
+//! `ChannelManager` already checked.
 //!
 //! [`DefaultResourceManager`]: crate::DefaultResourceManager
 
@@ -118,6 +121,9 @@ pub enum Decision {
 pub enum FailureReason {
 	/// No [`ChannelInfo`] was given for the incoming channel, so its buckets are unknown.
 	UnknownIncomingChannel,
+	/// The HTLC arrived `accountable` without the sender's `upgrade_accountability` marker: an
+	/// upstream hop set the signal without the right to.
+	CorruptedSignal,
 	/// The HTLC arrived `accountable` and the outgoing channel lacks the reputation for it.
 	InsufficientReputation,
 	/// The HTLC arrived `accountable`, the outgoing channel has the reputation, but neither the
@@ -143,6 +149,10 @@ pub struct HtlcResolution {
 	pub settled: bool,
 	/// When, in seconds (the clock of [`ForwardRequest::now_secs`]).
 	pub resolved_at_secs: u64,
+	/// The channel the HTLC left on, when known and not [`ForwardRequest::outgoing_scid`]:
+	/// non-strict forwarding may pick another channel to the same peer, and the reputation the
+	/// resolution earns or costs is that channel's. `None`: the requested one.
+	pub outgoing_scid: Option<u64>,
 }
 
 /// A forward still in flight at startup, replayed so that in-flight usage is rebuilt from the
@@ -205,6 +215,9 @@ where
 	let forward = |bucket, general_slot, outgoing_accountable| {
 		Ok(Allocation { bucket, general_slot, outgoing_accountable })
 	};
+	if inputs.incoming_accountable && !inputs.upgrade_accountability_allowed {
+		return Err(FailureReason::CorruptedSignal);
+	}
 	if inputs.incoming_accountable {
 		if !inputs.sufficient_reputation {
 			return Err(FailureReason::InsufficientReputation);
@@ -263,21 +276,31 @@ mod tests {
 		let never = || -> Option<u16> { panic!("general not needed") };
 		let no_congestion = || -> Result<(), CongestionIneligibility> { panic!("not needed") };
 		assert_eq!(
-			decide(&inputs(true, false, false, true), never, no_congestion),
+			decide(&inputs(true, true, false, true), never, no_congestion),
 			Err(FailureReason::InsufficientReputation)
 		);
 		assert_eq!(
-			decide(&inputs(true, false, true, true), never, no_congestion),
+			decide(&inputs(true, true, true, true), never, no_congestion),
 			alloc(ResourceBucket::Protected, None, true)
 		);
 		// Protected full: fall back to general, still accountable.
 		assert_eq!(
-			decide(&inputs(true, false, true, false), || Some(3), no_congestion),
+			decide(&inputs(true, true, true, false), || Some(3), no_congestion),
 			alloc(ResourceBucket::General, Some(3), true)
 		);
 		assert_eq!(
-			decide(&inputs(true, false, true, false), || None, no_congestion),
+			decide(&inputs(true, true, true, false), || None, no_congestion),
 			Err(FailureReason::ProtectedBucketFull)
+		);
+	}
+
+	#[test]
+	fn accountable_without_the_marker_is_a_corrupted_signal() {
+		let never = || -> Option<u16> { panic!("general not needed") };
+		let no_congestion = || -> Result<(), CongestionIneligibility> { panic!("not needed") };
+		assert_eq!(
+			decide(&inputs(true, false, true, true), never, no_congestion),
+			Err(FailureReason::CorruptedSignal)
 		);
 	}
 

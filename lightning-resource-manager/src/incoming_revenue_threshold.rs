@@ -11,12 +11,21 @@
 //! channel's reputation must clear.
 //!
 //! The threshold is the sum of the fees of the HTLCs received on the channel and settled, over
-//! one `revenue_window`. As the proposal recommends, it is averaged over `reputation_multiplier`
-//! windows so that an attacker cannot shock it with a burst: it is kept as a [`DecayingAverage`]
-//! over `revenue_window * reputation_multiplier`, divided by `reputation_multiplier`. Reputation
-//! and threshold thus use the same window and the same decay, and a channel whose outgoing fees
-//! flow at `1 / reputation_multiplier` of an incoming channel's fee rate just clears its
-//! threshold.
+//! one `revenue_window`. As the proposal (June 2026) has it, it is kept as one
+//! [`DecayingAverage`] over `revenue_window * revenue_window_count` (`window_total`, at least 6),
+//! so that a burst cannot shock it, read at `now` and divided by the warm-up factor
+//!
+//! `revenue_window_count * (1 - e^(-periods_elapsed / revenue_window_count))`
+//!
+//! where `periods_elapsed = (now - start) / revenue_window` and `start` is when the channel began
+//! to forward. Under a constant fee flow the threshold is then exactly one window's revenue, from
+//! the first day on: a young channel's threshold is its revenue so far extrapolated to a whole
+//! window, not that revenue divided by the number of windows. Once the channel is many windows
+//! old, the factor is `revenue_window_count`.
+//!
+//! The start is the time of the first forward from the channel the manager took (or of its first
+//! settled fee, if earlier): channels are announced without a time. State persisted before the start was
+//! recorded counts as warmed up.
 //!
 //! Only settled HTLCs earn revenue (a failed HTLC paid us nothing), and the fee counted is the one
 //! our own forwarding policy charges.
@@ -27,31 +36,60 @@ use crate::decaying_average::DecayingAverage;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IncomingRevenue {
 	average: DecayingAverage,
-	reputation_multiplier: u32,
+	revenue_window_secs: u64,
+	window_count: u32,
+	start_secs: Option<u64>,
 }
 
 impl IncomingRevenue {
-	/// An empty revenue history over `revenue_window_secs * reputation_multiplier`, starting at
-	/// `now_secs`. `reputation_multiplier` must not be zero.
-	pub fn new(revenue_window_secs: u64, reputation_multiplier: u32, now_secs: u64) -> Self {
-		debug_assert!(reputation_multiplier > 0);
-		let window = revenue_window_secs.saturating_mul(reputation_multiplier as u64);
-		Self { average: DecayingAverage::new(window, now_secs), reputation_multiplier }
+	/// An empty revenue history over `revenue_window_secs * window_count`, not started.
+	/// `revenue_window_secs` and `window_count` must not be zero.
+	pub fn new(revenue_window_secs: u64, window_count: u32, now_secs: u64) -> Self {
+		debug_assert!(revenue_window_secs > 0 && window_count > 0);
+		let window = revenue_window_secs.saturating_mul(window_count as u64);
+		let average = DecayingAverage::new(window, now_secs);
+		Self { average, revenue_window_secs, window_count, start_secs: None }
 	}
 
-	pub(crate) fn from_parts(average: DecayingAverage, reputation_multiplier: u32) -> Self {
-		Self { average, reputation_multiplier }
+	pub(crate) fn from_parts(
+		average: DecayingAverage, revenue_window_secs: u64, window_count: u32,
+		start_secs: Option<u64>,
+	) -> Self {
+		Self { average, revenue_window_secs, window_count, start_secs }
+	}
+
+	/// Records that the channel forwards from `now_secs` on, unless it did before.
+	pub fn start(&mut self, now_secs: u64) {
+		self.start_secs = Some(self.start_secs.map_or(now_secs, |start| start.min(now_secs)));
+	}
+
+	/// When the channel began to forward, if it did.
+	pub fn start_secs(&self) -> Option<u64> {
+		self.start_secs
 	}
 
 	/// Records the fee of an HTLC received on this channel and settled at `resolved_at_secs`.
 	pub fn record_settled(&mut self, fee_msat: u64, resolved_at_secs: u64) {
+		if self.start_secs.is_none() {
+			self.start_secs = Some(resolved_at_secs);
+		}
 		self.average.add(fee_msat as f64, resolved_at_secs);
 	}
 
-	/// The `incoming_revenue_threshold` at `now_secs`, in millisatoshis: the decayed revenue over
-	/// the whole reputation window, divided by the multiplier.
+	/// The `incoming_revenue_threshold` at `now_secs`, in millisatoshis: the decayed revenue
+	/// divided by the warm-up factor.
 	pub fn threshold_at(&self, now_secs: u64) -> f64 {
-		self.average.value_at(now_secs) / self.reputation_multiplier as f64
+		let value = self.average.value_at(now_secs);
+		if value == 0.0 {
+			return 0.0;
+		}
+		let count = self.window_count as f64;
+		let start = self.start_secs.unwrap_or(now_secs);
+		// At least a second: the factor is zero at the start itself.
+		let elapsed = now_secs.saturating_sub(start).max(1) as f64;
+		let periods = elapsed / self.revenue_window_secs as f64;
+		let warmup = count * -libm::expm1(-periods / count);
+		value / warmup
 	}
 
 	pub(crate) fn average(&self) -> &DecayingAverage {
@@ -64,24 +102,35 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn threshold_is_averaged_over_the_multiplier_windows() {
-		// Window 100 s, multiplier 4: a 400 s decaying sum (halving every 200 s), divided by 4.
-		let mut revenue = IncomingRevenue::new(100, 4, 0);
-		revenue.record_settled(8_000, 0);
-		assert_eq!(revenue.threshold_at(0), 2_000.0);
-		assert_eq!(revenue.threshold_at(200), 1_000.0);
-		revenue.record_settled(4_000, 200);
-		// (8000 / 2 + 4000) / 4 at 200 s, then halved at 400 s.
-		assert_eq!(revenue.threshold_at(200), 2_000.0);
-		assert_eq!(revenue.threshold_at(400), 1_000.0);
+	fn a_warm_channels_threshold_is_the_average_over_the_windows() {
+		// Window 100 s, 6 windows: a 600 s decaying sum. After 100 windows the warm-up factor is
+		// 6 * (1 - e^(-100 / 6)), 6 to 7 decimal places.
+		let mut revenue = IncomingRevenue::new(100, 6, 0);
+		revenue.start(0);
+		revenue.record_settled(6_000, 10_000);
+		assert!((revenue.threshold_at(10_000) - 1_000.0).abs() < 1e-3);
+		let later = 1_000.0 * libm::exp(-1.0);
+		assert!((revenue.threshold_at(10_600) - later).abs() < 1e-3);
 	}
 
 	#[test]
-	fn a_burst_moves_the_threshold_by_a_multiplier_th() {
-		let config = crate::ResourceManagerConfig::default();
-		let mut revenue =
-			IncomingRevenue::new(config.revenue_window_secs, config.reputation_multiplier, 0);
-		revenue.record_settled(1_200_000, 10);
-		assert_eq!(revenue.threshold_at(10), 100_000.0);
+	fn a_constant_flow_gives_one_windows_revenue_from_the_start() {
+		// 1 msat a second over windows of 1000 s: the threshold is 1000 at any age.
+		let mut revenue = IncomingRevenue::new(1_000, 6, 0);
+		revenue.start(0);
+		for t in 1..=20_000u64 {
+			revenue.record_settled(1, t);
+			if t == 500 || t == 3_000 || t == 20_000 {
+				let threshold = revenue.threshold_at(t);
+				assert!((threshold - 1_000.0).abs() < 1.0, "{} at {}", threshold, t);
+			}
+		}
+	}
+
+	#[test]
+	fn no_revenue_no_threshold() {
+		let revenue = IncomingRevenue::new(100, 6, 0);
+		assert_eq!(revenue.threshold_at(0), 0.0);
+		assert_eq!(revenue.threshold_at(1_000_000), 0.0);
 	}
 }

@@ -24,10 +24,12 @@ pub struct ChannelSnapshot {
 	pub channel_id: Option<ChannelId>,
 	/// As an outgoing channel: its `outgoing_reputation`, in millisatoshis.
 	pub outgoing_reputation_msat: f64,
-	/// As an outgoing channel: the `in_flight_risk` of its accountable HTLCs, in millisatoshis.
+	/// As an outgoing channel: the `in_flight_risk` of the HTLCs in flight on it that bear risk
+	/// (those that left `accountable` or hold protected or congestion resources), in
+	/// millisatoshis.
 	pub in_flight_risk_msat: f64,
-	/// As an outgoing channel: how many accountable HTLCs are in flight on it.
-	pub accountable_htlcs_in_flight: u32,
+	/// As an outgoing channel: how many HTLCs that bear risk are in flight on it.
+	pub risk_bearing_htlcs_in_flight: u32,
 	/// As an outgoing channel: how many HTLCs it ever resolved (zero: no history).
 	pub resolved_outgoing_htlcs: u64,
 	/// As an outgoing channel: when it last resolved a congestion HTLC slower than the
@@ -52,6 +54,8 @@ pub struct ChannelSnapshot {
 pub struct FailureCounts {
 	/// [`FailureReason::UnknownIncomingChannel`].
 	pub unknown_incoming_channel: u64,
+	/// [`FailureReason::CorruptedSignal`].
+	pub corrupted_signal: u64,
 	/// [`FailureReason::InsufficientReputation`].
 	pub insufficient_reputation: u64,
 	/// [`FailureReason::ProtectedBucketFull`].
@@ -64,6 +68,7 @@ impl FailureCounts {
 	/// All failures.
 	pub fn total(&self) -> u64 {
 		self.unknown_incoming_channel
+			+ self.corrupted_signal
 			+ self.insufficient_reputation
 			+ self.protected_bucket_full
 			+ self.general_bucket_full
@@ -72,6 +77,7 @@ impl FailureCounts {
 	pub(crate) fn count(&mut self, reason: &FailureReason) {
 		let counter = match reason {
 			FailureReason::UnknownIncomingChannel => &mut self.unknown_incoming_channel,
+			FailureReason::CorruptedSignal => &mut self.corrupted_signal,
 			FailureReason::InsufficientReputation => &mut self.insufficient_reputation,
 			FailureReason::ProtectedBucketFull => &mut self.protected_bucket_full,
 			FailureReason::GeneralBucketFull { .. } => &mut self.general_bucket_full,
@@ -107,6 +113,9 @@ pub struct ResourceManagerStats {
 	///
 	/// [`DefaultResourceManager`]: crate::DefaultResourceManager
 	pub jit_reputation_waivers: u64,
+	/// Forwards decided at once but failed back by `ChannelManager` for a timeout before the
+	/// decision reached it (a race with its timer): released, as they never went out.
+	pub timed_out_after_decision: u64,
 	/// Requests for an HTLC already in flight, answered with the recorded decision.
 	pub duplicate_adds: u64,
 	/// Replays of an HTLC already in flight, ignored.

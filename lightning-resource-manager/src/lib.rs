@@ -74,6 +74,7 @@
 //!     id: request.id,
 //!     settled: true,
 //!     resolved_at_secs: 1_700_000_002,
+//!     outgoing_scid: None,
 //! });
 //! let snapshot = manager.channel_snapshot(2, 1_700_000_002).unwrap();
 //! assert_eq!(snapshot.outgoing_reputation_msat, 1_000.0);
@@ -98,6 +99,8 @@ pub mod outgoing_reputation;
 pub mod persistence;
 pub mod slot_assignment;
 
+#[cfg(test)]
+mod soundness_tests;
 #[cfg(test)]
 mod tests;
 

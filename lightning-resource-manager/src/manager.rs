@@ -48,6 +48,8 @@ pub(crate) struct ChannelState {
 	pub(crate) congestion: CongestionBucket,
 	pub(crate) protected: ProtectedBucket,
 	pub(crate) unallocated_htlcs: u32,
+	/// How many forwards onto this channel had their lack of reputation waived by the JIT rule.
+	pub(crate) jit_waived_htlcs: u16,
 }
 
 impl ChannelState {
@@ -61,13 +63,14 @@ impl ChannelState {
 			last_slow_congestion_resolution_secs: None,
 			revenue: IncomingRevenue::new(
 				config.revenue_window_secs,
-				config.reputation_multiplier,
+				config.revenue_window_count,
 				now_secs,
 			),
 			general: GeneralBucket::default(),
 			congestion: CongestionBucket::default(),
 			protected: ProtectedBucket::default(),
 			unallocated_htlcs: 0,
+			jit_waived_htlcs: 0,
 		}
 	}
 
@@ -90,7 +93,7 @@ impl ChannelState {
 			channel_id: self.channel_id,
 			outgoing_reputation_msat: self.reputation.value_at(now_secs),
 			in_flight_risk_msat: self.in_flight_risk.value(config.resolution_period_secs),
-			accountable_htlcs_in_flight: self.in_flight_risk.htlcs(),
+			risk_bearing_htlcs_in_flight: self.in_flight_risk.htlcs(),
 			resolved_outgoing_htlcs: self.reputation.resolved_htlcs(),
 			last_slow_congestion_resolution_secs: self.last_slow_congestion_resolution_secs,
 			incoming_revenue_threshold_msat: self.revenue.threshold_at(now_secs),
@@ -137,6 +140,31 @@ impl PendingHtlc {
 	fn outgoing_open(&self) -> bool {
 		self.bucket & OUTGOING_CLOSED == 0
 	}
+
+	/// Whether the HTLC carries its in-flight risk against its outgoing channel, and a slow
+	/// resolution costs that channel reputation: when it left `accountable`, and whenever it
+	/// holds protected or congestion resources, whatever its signal, so that no HTLC holds them
+	/// for free. A forward [`Mode::Shadow`] let through without resources bears none: in
+	/// enforce mode it would not exist.
+	fn bears_risk(&self) -> bool {
+		match self.bucket() {
+			ResourceBucket::Protected | ResourceBucket::Congestion => true,
+			ResourceBucket::General => self.outgoing_accountable,
+			ResourceBucket::Unallocated => false,
+		}
+	}
+
+	fn risk_numerator(&self, resolution_period_secs: u64) -> u128 {
+		htlc_risk_numerator(self.fee_msat, self.hold_blocks, resolution_period_secs)
+	}
+}
+
+/// The bucket (and general slot) an HTLC in flight held when the state was persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordedBucket {
+	pub(crate) bucket: ResourceBucket,
+	/// The general slot, or [`NO_SLOT`].
+	pub(crate) general_slot: u16,
 }
 
 /// The mutable state, behind the manager's lock.
@@ -145,9 +173,9 @@ pub(crate) struct State {
 	/// The key in `channels` of each channel whose id we know.
 	scids_by_channel_id: HashMap<ChannelId, u64>,
 	pending: HashMap<HtlcId, PendingHtlc>,
-	/// The general slot each HTLC then in flight held when the state was read, for the startup
-	/// replay to put it back there; dropped at the first request after it.
-	replay_general_slots: HashMap<HtlcId, u16>,
+	/// The bucket (and general slot) each HTLC then in flight held when the state was read, for
+	/// the startup replay to put it back there; dropped at the first request after it.
+	replay_buckets: HashMap<HtlcId, RecordedBucket>,
 	/// While `ChannelManager` replays what is open and in flight after a load, what it
 	/// reported so far.
 	replay: Option<Replay>,
@@ -162,7 +190,7 @@ struct Replay {
 
 impl State {
 	pub(crate) fn new(
-		channels: HashMap<u64, ChannelState>, replay_general_slots: HashMap<HtlcId, u16>,
+		channels: HashMap<u64, ChannelState>, replay_buckets: HashMap<HtlcId, RecordedBucket>,
 	) -> Self {
 		let scids_by_channel_id = channels
 			.iter()
@@ -170,17 +198,16 @@ impl State {
 			.collect();
 		let stats = ResourceManagerStats::default();
 		let pending = new_hash_map();
-		Self { channels, scids_by_channel_id, pending, replay_general_slots, replay: None, stats }
+		Self { channels, scids_by_channel_id, pending, replay_buckets, replay: None, stats }
 	}
 
-	/// The general slot of each HTLC in flight that holds one, and of each one still to be
-	/// replayed, so that state written before the replay is over keeps them.
-	pub(crate) fn general_slots_in_flight(&self) -> impl Iterator<Item = (HtlcId, u16)> + '_ {
-		let in_flight = self.pending.iter().filter_map(|(id, htlc)| {
-			let in_slot = htlc.bucket() == ResourceBucket::General && htlc.general_slot != NO_SLOT;
-			in_slot.then_some((*id, htlc.general_slot))
+	/// The bucket of each HTLC in flight, and of each one still to be replayed, so that state
+	/// written before the replay is over keeps them.
+	pub(crate) fn buckets_in_flight(&self) -> impl Iterator<Item = (HtlcId, RecordedBucket)> + '_ {
+		let in_flight = self.pending.iter().map(|(id, htlc)| {
+			(*id, RecordedBucket { bucket: htlc.bucket(), general_slot: htlc.general_slot })
 		});
-		let to_replay = self.replay_general_slots.iter().map(|(id, slot)| (*id, *slot));
+		let to_replay = self.replay_buckets.iter().map(|(id, recorded)| (*id, *recorded));
 		in_flight.chain(to_replay.filter(|(id, _)| !self.pending.contains_key(id)))
 	}
 }
@@ -213,12 +240,18 @@ type Lock<T> = core::cell::RefCell<T>;
 ///
 /// A forward with [`ForwardRequest::released_by_user`] set, onto an outgoing channel with no
 /// history (no outgoing HTLC on it was ever resolved, [`ChannelSnapshot::resolved_outgoing_htlcs`]
-/// is zero), is treated as having sufficient reputation. This is the forward an LSPS2 service
-/// releases onto the JIT channel it just opened to its client; every other rule (bucket room,
-/// the outgoing `accountable` rule, the relay rule) still applies. Once the channel has resolved
-/// an HTLC it is judged by its reputation like any other. A peer cannot trigger the waiver: only
-/// the user releases intercepted HTLCs. Waivers are counted in
-/// [`ResourceManagerStats::jit_reputation_waivers`].
+/// is zero), is treated as having sufficient reputation, for at most
+/// [`ResourceManagerConfig::jit_waiver_max_htlcs`] forwards per channel. This is the payment an
+/// LSPS2 service releases onto the JIT channel it just opened to its client; every other rule
+/// (bucket room, the outgoing `accountable` rule, the relay rule) still applies, and the waived
+/// HTLCs carry their risk like any other on protected resources. Once the channel has resolved
+/// an HTLC, or used up its waivers, it is judged by its reputation like any other.
+///
+/// A payer can trigger the waiver: paying a client of an LSPS2 service makes it intercept the
+/// HTLCs, open a channel and release them, with no decision of the user. The bound makes a
+/// waiver cost the attacker a channel open (the LSP's opening fee) per few HTLCs it holds, and
+/// holding them costs that channel its reputation. Waivers used are counted in
+/// [`ResourceManagerStats::jit_reputation_waivers`] and persisted.
 ///
 /// # Modes
 ///
@@ -226,12 +259,23 @@ type Lock<T> = core::cell::RefCell<T>;
 /// [`Mode::Shadow`] it is forwarded with [`ResourceBucket::Unallocated`], its `accountable` signal
 /// relayed as it arrived (the algorithm would have set none, as it would have failed it), and
 /// counted in [`ResourceManagerStats::would_have_failed`]; everything else, including the signal
-/// of forwards the algorithm accepts, is as in enforce mode.
+/// of forwards the algorithm accepts, is as in enforce mode. A forward let through that way
+/// touches nothing the algorithm weighs (no bucket, no risk, no reputation, no revenue), as it
+/// would not exist in enforce mode: shadow mode decides exactly as enforce mode would on the
+/// same traffic, and its counts do not grow on their own.
+///
+/// # Unmarked HTLCs on protected resources
+///
+/// Every HTLC on protected or congestion resources carries its in-flight risk against its
+/// outgoing channel, and a slow resolution of it costs that channel reputation as if it had left
+/// `accountable`, whatever signal it left with (see [`UnmarkedProtectedPolicy`]). Without this an
+/// outgoing channel that earned reputation once could fill protected buckets with HTLCs it holds
+/// to expiry, keep its reputation and start again (the proposal's "about-turn").
 ///
 /// # Accounting
 ///
-/// Every forward is balanced by exactly one [`resolve_htlc`] or by the [`channel_closed`] of its
-/// incoming or outgoing channel. A repeated request or replay for an HTLC in flight changes
+/// Every forward is balanced by exactly one [`resolve_htlc`], or [`request_timed_out`] when it
+/// never went out, or a [`replay_complete`] that did not report it. A repeated request or replay for an HTLC in flight changes
 /// nothing; a resolution for an HTLC not in flight is counted
 /// ([`ResourceManagerStats::unknown_resolutions`]), logged, and ignored. Nothing panics on bad
 /// input.
@@ -247,7 +291,10 @@ type Lock<T> = core::cell::RefCell<T>;
 /// [`incoming_revenue_threshold`]: crate::incoming_revenue_threshold
 /// [`opportunity_cost`]: crate::outgoing_reputation::opportunity_cost
 /// [`resolve_htlc`]: Self::resolve_htlc
-/// [`channel_closed`]: Self::channel_closed
+/// [`request_timed_out`]: Self::request_timed_out
+/// [`replay_complete`]: Self::replay_complete
+/// [`UnmarkedProtectedPolicy`]: crate::UnmarkedProtectedPolicy
+/// [`ResourceManagerConfig::jit_waiver_max_htlcs`]: crate::ResourceManagerConfig::jit_waiver_max_htlcs
 pub struct DefaultResourceManager<ES: Deref, L: Deref>
 where
 	ES::Target: EntropySource,
@@ -433,9 +480,9 @@ where
 	}
 
 	fn add_htlc_locked(&self, state: &mut State, req: &ForwardRequest) -> Decision {
-		if !state.replay_general_slots.is_empty() {
+		if !state.replay_buckets.is_empty() {
 			// The startup replay is over.
-			state.replay_general_slots = new_hash_map();
+			state.replay_buckets = new_hash_map();
 		}
 		if let Some(htlc) = state.pending.get(&req.id) {
 			state.stats.duplicate_adds += 1;
@@ -449,22 +496,26 @@ where
 		let hold = hold_blocks(req.incoming_cltv_expiry, req.height);
 		let own_risk_numerator = htlc_risk_numerator(req.fee_msat, hold, rp);
 
+		let mut jit_waiver = false;
 		let result = match state.channels.get(&req.id.incoming_scid) {
 			Some(incoming) if incoming.limits.is_some() => {
 				let outgoing = state.channels.get(&req.outgoing_scid);
-				let (reputation, risk, has_history, last_slow) = match outgoing {
+				let (reputation, risk, has_history, last_slow, waivers) = match outgoing {
 					Some(c) => (
 						c.reputation.value_at(req.now_secs),
 						c.in_flight_risk.value(rp),
 						c.reputation.resolved_htlcs() > 0,
 						c.last_slow_congestion_resolution_secs,
+						c.jit_waived_htlcs,
 					),
-					None => (0.0, 0.0, false, None),
+					None => (0.0, 0.0, false, None, 0),
 				};
 				let threshold = incoming.revenue.threshold_at(req.now_secs);
 				let own_risk = own_risk_numerator as f64 / rp as f64;
 				let mut sufficient = reputation - risk - own_risk >= threshold;
-				let jit_waiver = !sufficient && req.released_by_user && !has_history;
+				jit_waiver = !sufficient
+					&& req.released_by_user
+					&& !has_history && waivers < config.jit_waiver_max_htlcs;
 				sufficient |= jit_waiver;
 				let inputs = TableInputs {
 					incoming_accountable: req.incoming_accountable,
@@ -489,19 +540,27 @@ where
 						amount_msat: req.incoming_amount_msat,
 						incoming_accountable: req.incoming_accountable,
 						upgrade_accountability_allowed: req.upgrade_accountability_allowed,
+						general_saturated: incoming.general.is_saturated(req.incoming_amount_msat),
 						last_slow_resolution_secs: last_slow,
 						now_secs: req.now_secs,
 						lookback_secs: config.revenue_window_secs,
 					})
 				};
-				let result = decide(&inputs, general, congestion);
-				if jit_waiver && result.is_ok() {
-					state.stats.jit_reputation_waivers += 1;
-				}
-				result
+				decide(&inputs, general, congestion)
 			},
 			_ => Err(FailureReason::UnknownIncomingChannel),
 		};
+		// The waiver is used up only by a forward that needed the reputation.
+		let waiver_used = jit_waiver
+			&& result.as_ref().is_ok_and(|allocation| {
+				allocation.bucket == ResourceBucket::Protected || req.incoming_accountable
+			});
+		if waiver_used {
+			state.stats.jit_reputation_waivers += 1;
+			if let Some(outgoing) = state.channels.get_mut(&req.outgoing_scid) {
+				outgoing.jit_waived_htlcs = outgoing.jit_waived_htlcs.saturating_add(1);
+			}
+		}
 
 		let allocation = match result {
 			Ok(allocation) => allocation,
@@ -573,9 +632,9 @@ where
 		}
 	}
 
-	/// Counts an HTLC in flight: its bucket on the incoming channel, its risk on the outgoing one.
-	/// Counts `htlc` in flight on its channels. With `known_channels_only`, a channel we do not
-	/// know of (it closed) gets no entry: the HTLC holds nothing there.
+	/// Counts `htlc` in flight: its bucket on the incoming channel, its risk on the outgoing one.
+	/// With `known_channels_only`, a channel we do not know of (it closed) gets no entry: the
+	/// HTLC holds nothing there.
 	fn occupy(
 		&self, state: &mut State, id: &HtlcId, htlc: &PendingHtlc, known_channels_only: bool,
 	) {
@@ -588,31 +647,34 @@ where
 			Some(self.channel_entry(channels, id.incoming_scid, now))
 		};
 		match incoming {
-			Some(incoming) => match htlc.bucket() {
-				ResourceBucket::General => {
-					incoming.general.occupy(htlc.general_slot, htlc.incoming_amount_msat)
-				},
-				ResourceBucket::Congestion => {
-					incoming.congestion.occupy(htlc.outgoing_scid, htlc.incoming_amount_msat)
-				},
-				ResourceBucket::Protected => incoming.protected.occupy(htlc.incoming_amount_msat),
-				ResourceBucket::Unallocated => incoming.unallocated_htlcs += 1,
+			Some(incoming) => {
+				// The channel forwards from now on, as far as its revenue's warm-up goes.
+				incoming.revenue.start(now);
+				match htlc.bucket() {
+					ResourceBucket::General => {
+						incoming.general.occupy(htlc.general_slot, htlc.incoming_amount_msat)
+					},
+					ResourceBucket::Congestion => {
+						incoming.congestion.occupy(htlc.outgoing_scid, htlc.incoming_amount_msat)
+					},
+					ResourceBucket::Protected => {
+						incoming.protected.occupy(htlc.incoming_amount_msat)
+					},
+					ResourceBucket::Unallocated => incoming.unallocated_htlcs += 1,
+				}
 			},
 			None => htlc.bucket |= INCOMING_CLOSED,
 		}
-		// The outgoing channel gets an entry even when unaccountable: its reputation will change.
+		// The outgoing channel gets an entry even when the HTLC bears no risk: its reputation
+		// will change.
 		let outgoing = if known_channels_only {
 			channels.get_mut(&htlc.outgoing_scid)
 		} else {
 			Some(self.channel_entry(channels, htlc.outgoing_scid, now))
 		};
 		match outgoing {
-			Some(outgoing) if htlc.outgoing_accountable => {
-				outgoing.in_flight_risk.add(htlc_risk_numerator(
-					htlc.fee_msat,
-					htlc.hold_blocks,
-					self.config.resolution_period_secs,
-				))
+			Some(outgoing) if htlc.bears_risk() => {
+				outgoing.in_flight_risk.add(htlc.risk_numerator(self.config.resolution_period_secs))
 			},
 			Some(_) => {},
 			None => htlc.bucket |= OUTGOING_CLOSED,
@@ -620,10 +682,11 @@ where
 		state.pending.insert(*id, htlc);
 	}
 
-	/// Records the resolution of a forwarded HTLC: releases its resources, updates the outgoing
-	/// channel's reputation with its [`effective_fee`] and, when settled, the incoming channel's
-	/// revenue with its fee. A resolution for an HTLC not in flight (already resolved, released
-	/// by a close, or never seen) is counted, logged and otherwise ignored.
+	/// Records the resolution of a forwarded HTLC: releases its resources, updates the
+	/// reputation of the channel it left on with its [`effective_fee`] and, when settled, the
+	/// incoming channel's revenue with its fee. A forward [`Mode::Shadow`] let through without
+	/// resources changes neither. A resolution for an HTLC not in flight (already resolved,
+	/// forgotten by a replay, or never seen) is counted, logged and otherwise ignored.
 	///
 	/// [`effective_fee`]: crate::outgoing_reputation::effective_fee
 	pub fn resolve_htlc(&self, resolution: &HtlcResolution) -> ResolveOutcome {
@@ -644,6 +707,9 @@ where
 		};
 		let rp = self.config.resolution_period_secs;
 		release(channels, &resolution.id, &htlc, rp);
+		if htlc.bucket() == ResourceBucket::Unallocated {
+			return ResolveOutcome::Resolved;
+		}
 		let at = resolution.resolved_at_secs;
 		let hold_secs = at.saturating_sub(htlc.added_at_secs);
 		if resolution.settled && htlc.incoming_open() {
@@ -651,15 +717,11 @@ where
 				incoming.revenue.record_settled(htlc.fee_msat, at);
 			}
 		}
-		let outgoing = channels.get_mut(&htlc.outgoing_scid).filter(|_| htlc.outgoing_open());
-		if let Some(outgoing) = outgoing {
-			let fee = effective_fee(
-				htlc.fee_msat,
-				hold_secs,
-				resolution.settled,
-				htlc.outgoing_accountable,
-				rp,
-			);
+		let left_on = resolution.outgoing_scid.unwrap_or(htlc.outgoing_scid);
+		let open = left_on != htlc.outgoing_scid || htlc.outgoing_open();
+		if let Some(outgoing) = channels.get_mut(&left_on).filter(|_| open) {
+			let fee =
+				effective_fee(htlc.fee_msat, hold_secs, resolution.settled, htlc.bears_risk(), rp);
 			outgoing.reputation.record_resolution(fee, at);
 			if htlc.bucket() == ResourceBucket::Congestion && hold_secs > rp {
 				let last = outgoing.last_slow_congestion_resolution_secs.unwrap_or(0);
@@ -669,13 +731,37 @@ where
 		ResolveOutcome::Resolved
 	}
 
+	/// A forward decided at once was failed back by `ChannelManager` for a timeout before the
+	/// decision reached it (a race with its timer), so it never went out and no resolution will
+	/// follow: releases what it was given, touching no reputation or revenue. Does nothing for
+	/// an HTLC not in flight (one decided to fail, or never seen). Returns whether it was.
+	pub fn request_timed_out(&self, id: &HtlcId) -> bool {
+		let mut state = self.state();
+		let State { channels, pending, stats, .. } = &mut *state;
+		match pending.remove(id) {
+			Some(htlc) => {
+				release(channels, id, &htlc, self.config.resolution_period_secs);
+				stats.timed_out_after_decision += 1;
+				log_debug!(
+					self.logger,
+					"Resource manager: HTLC {} of channel {} timed out before its decision applied",
+					id.incoming_htlc_id,
+					id.incoming_scid
+				);
+				true
+			},
+			None => false,
+		}
+	}
+
 	/// Counts a forward that was in flight before a restart, in the bucket and with the signal
 	/// it was given, whatever the limits say now. Replaying an HTLC already in flight changes
-	/// nothing. A general HTLC goes back to the slot it held when the state was persisted (see
-	/// [`persistence`]), if that slot is free, else to the first free slot of its pair; give the
+	/// nothing. The bucket is the one recorded in the persisted state (see [`persistence`]) when
+	/// it has one for the HTLC, else [`ReplayedForward::bucket`]; a general HTLC goes back to the
+	/// slot it held, if that slot is free, else to the first free slot of its pair. Give the
 	/// channels' [`ChannelInfo`] first: on a channel not known (one that closed), the HTLC holds
 	/// nothing, and is only tracked until its resolution. Replay before deciding on new
-	/// forwards: the first decision forgets the slots the replay did not use.
+	/// forwards: the first decision forgets the recorded buckets the replay did not use.
 	///
 	/// [`persistence`]: crate::persistence
 	pub fn replay_forward(&self, forward: &ReplayedForward) -> ReplayOutcome {
@@ -688,9 +774,11 @@ where
 			state.stats.duplicate_replays += 1;
 			return ReplayOutcome::AlreadyInFlight;
 		}
-		let recorded_slot = state.replay_general_slots.remove(&req.id);
+		let recorded = state.replay_buckets.remove(&req.id);
+		let bucket = recorded.map_or(forward.bucket, |recorded| recorded.bucket);
 		let general_slot = match state.channels.get_mut(&req.id.incoming_scid) {
-			Some(incoming) if forward.bucket == ResourceBucket::General => {
+			Some(incoming) if bucket == ResourceBucket::General => {
+				let recorded_slot = recorded.map(|recorded| recorded.general_slot);
 				match recorded_slot.filter(|slot| incoming.general.is_free(*slot)) {
 					// Where it was: which of its pair's slots an HTLC holds depends on the HTLCs
 					// that came and went before it, and pairs share slots, so only this keeps
@@ -713,7 +801,7 @@ where
 			added_at_secs: req.now_secs,
 			hold_blocks: hold_blocks(req.incoming_cltv_expiry, req.height),
 			general_slot,
-			bucket: forward.bucket.to_u8(),
+			bucket: bucket.to_u8(),
 			outgoing_accountable: forward.outgoing_accountable,
 		};
 		// A channel that closed before the restart is not brought back.
@@ -781,13 +869,9 @@ fn release(channels: &mut HashMap<u64, ChannelState>, id: &HtlcId, htlc: &Pendin
 			},
 		}
 	}
-	if htlc.outgoing_accountable && htlc.outgoing_open() {
+	if htlc.bears_risk() && htlc.outgoing_open() {
 		if let Some(outgoing) = channels.get_mut(&htlc.outgoing_scid) {
-			outgoing.in_flight_risk.remove(htlc_risk_numerator(
-				htlc.fee_msat,
-				htlc.hold_blocks,
-				rp,
-			));
+			outgoing.in_flight_risk.remove(htlc.risk_numerator(rp));
 		}
 	}
 }

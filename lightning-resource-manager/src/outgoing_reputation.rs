@@ -45,7 +45,11 @@ pub fn opportunity_cost(hold_secs: u64, fee_msat: u64, resolution_period_secs: u
 /// | accountable   | `fee - opportunity_cost`         | `-opportunity_cost`    |
 /// | unaccountable | `fee` if held at most the resolution period, else 0 | 0 |
 ///
-/// An unaccountable HTLC never lowers reputation: its sender was not told it would.
+/// An unaccountable HTLC never lowers reputation: its sender was not told it would. The manager
+/// counts an HTLC on protected or congestion resources as accountable here whatever signal it
+/// left with (see [`DefaultResourceManager`]): it holds resources only reputation can buy.
+///
+/// [`DefaultResourceManager`]: crate::DefaultResourceManager
 pub fn effective_fee(
 	fee_msat: u64, hold_secs: u64, settled: bool, outgoing_accountable: bool,
 	resolution_period_secs: u64,
@@ -143,14 +147,15 @@ mod tests {
 
 	#[test]
 	fn reputation_decays_with_the_window() {
-		// Window 1000 s: the value halves every 500 s.
+		// Window 1000 s: the value keeps 1/e of itself every 1000 s.
 		let mut rep = OutgoingReputation::new(1_000, 0);
 		assert_eq!(rep.resolved_htlcs(), 0);
 		rep.record_resolution(1_000.0, 0);
-		rep.record_resolution(-200.0, 500);
-		// 1000 / 2 - 200 = 300 at 500 s, 75 at 1500 s.
-		assert_eq!(rep.value_at(500), 300.0);
-		assert_eq!(rep.value_at(1_500), 75.0);
+		rep.record_resolution(-200.0, 1_000);
+		// 1000 / e - 200 at 1000 s, a further 1/e at 2000 s.
+		let e = core::f64::consts::E;
+		assert!((rep.value_at(1_000) - (1_000.0 / e - 200.0)).abs() < 1e-9);
+		assert!((rep.value_at(2_000) - (1_000.0 / e - 200.0) / e).abs() < 1e-9);
 		assert_eq!(rep.resolved_htlcs(), 2);
 	}
 }

@@ -12,21 +12,33 @@
 //! Persisted, per channel: its short channel id and [`ChannelId`], the salt of its general slot
 //! assignment (so the assignment survives a restart), its last known limits, its
 //! `outgoing_reputation` (value, time of last update, number of resolved HTLCs), its incoming
-//! revenue (value, time of last update), and the time of its last slow congestion resolution.
-//! Averages are stored undecayed with the time they were last updated; their windows come from
-//! the [`ResourceManagerConfig`] given on read.
+//! revenue (value, time of last update, time it started), the time of its last slow congestion
+//! resolution and the JIT waivers it used. Averages are stored undecayed with the time they were
+//! last updated; their windows come from the [`ResourceManagerConfig`] given on read.
 //!
 //! Not persisted: HTLCs in flight and bucket usage, which the startup replay
 //! ([`DefaultResourceManager::replay_forward`]) rebuilds from the HTLCs themselves, and the
-//! counters of [`DefaultResourceManager::stats`]. Only the general slot each HTLC in flight
-//! holds is kept, for the replay to put it back there: which of its pair's slots an HTLC holds
-//! depends on the HTLCs that came and went before it, which the replay cannot know, and the
-//! room a pair has depends on it, as pairs share slots. State written before an HTLC was added
-//! only leaves that HTLC to the first free slot of its pair.
+//! counters of [`DefaultResourceManager::stats`]. Only the bucket each HTLC in flight holds is
+//! kept, and for a general one its slot, for the replay to put it back there: `ChannelManager`
+//! knows the signal an HTLC left with, not the bucket it was given (a congestion HTLC and a
+//! protected one both left `accountable`, an unmarked one on protected resources left without),
+//! and which of its pair's slots an HTLC holds depends on the HTLCs that came and went before
+//! it, as pairs share slots. An HTLC added after the state was written is replayed in the
+//! bucket its signal suggests (general if it left unaccountable, else protected), in the first
+//! free slot of its pair.
+//!
+//! # Format and versions
 //!
 //! The format is a TLV stream (see [`impl_writeable_tlv_based`]): odd fields may be ignored by
-//! older readers, unknown even fields are refused. Reading corrupt or truncated data returns a
-//! [`DecodeError`], never panics; so does a non-finite stored average or a channel listed twice.
+//! older readers, unknown even fields are refused. Its version is stored too (odd, so older
+//! readers ignore it), and read as 1 when absent:
+//! - 1: the first format;
+//! - 2: the bucket of every HTLC in flight, not only the general slots; the revenue's start and
+//!   the JIT waivers used. A channel of a version 1 state counts as warmed up (its revenue
+//!   started long ago).
+//!
+//! Reading corrupt or truncated data returns a [`DecodeError`], never panics; so does a
+//! non-finite stored average, an unknown bucket, or a channel or HTLC listed twice.
 //!
 //! Use [`persist`] and [`read`] with a [`KVStoreSync`], as LDK persists its scorer, under
 //! [`RESOURCE_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE`], [`RESOURCE_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE`]
@@ -36,10 +48,12 @@
 //! [`impl_writeable_tlv_based`]: lightning::impl_writeable_tlv_based
 //! [`ChannelId`]: lightning::ln::types::ChannelId
 
+use crate::buckets::general::NO_SLOT;
+use crate::buckets::ResourceBucket;
 use crate::config::{ConfigError, ResourceManagerConfig, MAX_ACCEPTED_HTLCS};
 use crate::decaying_average::DecayingAverage;
 use crate::incoming_revenue_threshold::IncomingRevenue;
-use crate::manager::{ChannelState, DefaultResourceManager, State};
+use crate::manager::{ChannelState, DefaultResourceManager, RecordedBucket, State};
 use crate::outgoing_reputation::OutgoingReputation;
 use crate::prelude::*;
 use crate::HtlcId;
@@ -83,6 +97,21 @@ mod format {
 		(2, slot, required),
 	});
 
+	/// The bucket of an HTLC in flight from the channel, unless it is in
+	/// [`PersistedChannel::general_slots`].
+	pub(super) struct PersistedBucket {
+		pub(super) incoming_htlc_id: u64,
+		/// [`ResourceBucket::to_u8`].
+		///
+		/// [`ResourceBucket::to_u8`]: crate::ResourceBucket::to_u8
+		pub(super) bucket: u8,
+	}
+
+	impl_writeable_tlv_based!(PersistedBucket, {
+		(0, incoming_htlc_id, required),
+		(2, bucket, required),
+	});
+
 	pub(super) struct PersistedChannel {
 		pub(super) short_channel_id: u64,
 		pub(super) channel_id: Option<ChannelId>,
@@ -99,6 +128,12 @@ mod format {
 		pub(super) last_slow_congestion_resolution_secs: Option<u64>,
 		/// By HTLC id.
 		pub(super) general_slots: Vec<PersistedGeneralSlot>,
+		/// By HTLC id. Since version 2.
+		pub(super) other_buckets: Vec<PersistedBucket>,
+		/// Since version 2.
+		pub(super) revenue_start_secs: Option<u64>,
+		/// Since version 2.
+		pub(super) jit_waived_htlcs: u16,
 	}
 
 	impl_writeable_tlv_based!(PersistedChannel, {
@@ -113,19 +148,27 @@ mod format {
 		(8, resolved_outgoing_htlcs, required),
 		(9, general_slots, optional_vec),
 		(10, revenue_bits, required),
+		(11, other_buckets, optional_vec),
 		(12, revenue_updated_secs, required),
+		(13, revenue_start_secs, option),
+		(15, jit_waived_htlcs, (default_value, 0)),
 	});
 
 	pub(super) struct PersistedState {
 		pub(super) channels: Vec<PersistedChannel>,
+		pub(super) version: u16,
 	}
 
 	impl_writeable_tlv_based!(PersistedState, {
 		(0, channels, required_vec),
+		(1, version, (default_value, 1)),
 	});
 }
 
-use format::{PersistedChannel, PersistedGeneralSlot, PersistedState};
+use format::{PersistedBucket, PersistedChannel, PersistedGeneralSlot, PersistedState};
+
+/// The version written, see [the format](self#format-and-versions).
+const VERSION: u16 = 2;
 
 fn finite(bits: u64) -> Result<f64, DecodeError> {
 	let value = f64::from_bits(bits);
@@ -145,10 +188,20 @@ where
 		let persisted = {
 			let state = self.state();
 			let mut general_slots: HashMap<u64, Vec<PersistedGeneralSlot>> = new_hash_map();
-			for (id, slot) in state.general_slots_in_flight() {
+			let mut other_buckets: HashMap<u64, Vec<PersistedBucket>> = new_hash_map();
+			for (id, recorded) in state.buckets_in_flight() {
 				let incoming_htlc_id = id.incoming_htlc_id;
-				let slots = general_slots.entry(id.incoming_scid).or_default();
-				slots.push(PersistedGeneralSlot { incoming_htlc_id, slot });
+				let slot = recorded.general_slot;
+				if recorded.bucket == ResourceBucket::General && slot != NO_SLOT {
+					let slots = general_slots.entry(id.incoming_scid).or_default();
+					slots.push(PersistedGeneralSlot { incoming_htlc_id, slot });
+				} else {
+					let buckets = other_buckets.entry(id.incoming_scid).or_default();
+					buckets.push(PersistedBucket {
+						incoming_htlc_id,
+						bucket: recorded.bucket.to_u8(),
+					});
+				}
 			}
 			let mut channels: Vec<PersistedChannel> = state
 				.channels
@@ -170,11 +223,18 @@ where
 						slots.sort_unstable_by_key(|s| s.incoming_htlc_id);
 						slots
 					},
+					other_buckets: {
+						let mut buckets = other_buckets.remove(scid).unwrap_or_default();
+						buckets.sort_unstable_by_key(|b| b.incoming_htlc_id);
+						buckets
+					},
+					revenue_start_secs: c.revenue.start_secs(),
+					jit_waived_htlcs: c.jit_waived_htlcs,
 				})
 				.collect();
 			// The same state always gives the same bytes.
 			channels.sort_unstable_by_key(|c| c.short_channel_id);
-			PersistedState { channels }
+			PersistedState { channels, version: VERSION }
 		};
 		persisted.write(writer)
 	}
@@ -194,15 +254,26 @@ where
 		config.validate().map_err(|_| DecodeError::InvalidValue)?;
 		let persisted: PersistedState = lightning::util::ser::Readable::read(reader)?;
 		let mut channels = hash_map_with_capacity(persisted.channels.len());
-		let mut replay_general_slots = new_hash_map();
+		let mut replay_buckets = new_hash_map();
 		for p in persisted.channels {
+			let id =
+				|incoming_htlc_id| HtlcId { incoming_scid: p.short_channel_id, incoming_htlc_id };
 			for s in p.general_slots {
-				let id = HtlcId {
-					incoming_scid: p.short_channel_id,
-					incoming_htlc_id: s.incoming_htlc_id,
-				};
-				if s.slot >= MAX_ACCEPTED_HTLCS || replay_general_slots.insert(id, s.slot).is_some()
+				let recorded =
+					RecordedBucket { bucket: ResourceBucket::General, general_slot: s.slot };
+				if s.slot >= MAX_ACCEPTED_HTLCS
+					|| replay_buckets.insert(id(s.incoming_htlc_id), recorded).is_some()
 				{
+					return Err(DecodeError::InvalidValue);
+				}
+			}
+			for b in p.other_buckets {
+				if b.bucket > ResourceBucket::Unallocated.to_u8() {
+					return Err(DecodeError::InvalidValue);
+				}
+				let bucket = ResourceBucket::from_u8(b.bucket);
+				let recorded = RecordedBucket { bucket, general_slot: NO_SLOT };
+				if replay_buckets.insert(id(b.incoming_htlc_id), recorded).is_some() {
 					return Err(DecodeError::InvalidValue);
 				}
 			}
@@ -214,19 +285,25 @@ where
 				),
 				p.resolved_outgoing_htlcs,
 			);
+			// Version 1 did not record the start: its channels count as warmed up.
+			let revenue_start_secs =
+				if persisted.version < 2 { Some(0) } else { p.revenue_start_secs };
 			let revenue = IncomingRevenue::from_parts(
 				DecayingAverage::from_parts(
-					config.reputation_window_secs(),
+					config.revenue_average_window_secs(),
 					finite(p.revenue_bits)?,
 					p.revenue_updated_secs,
 				),
-				config.reputation_multiplier,
+				config.revenue_window_secs,
+				config.revenue_window_count,
+				revenue_start_secs,
 			);
 			let mut channel = ChannelState::new(p.salt, &config, 0);
 			channel.channel_id = p.channel_id;
 			channel.reputation = reputation;
 			channel.revenue = revenue;
 			channel.last_slow_congestion_resolution_secs = p.last_slow_congestion_resolution_secs;
+			channel.jit_waived_htlcs = p.jit_waived_htlcs;
 			if let (Some(slots), Some(liquidity)) =
 				(p.max_accepted_htlcs, p.max_htlc_value_in_flight_msat)
 			{
@@ -236,7 +313,7 @@ where
 				return Err(DecodeError::InvalidValue);
 			}
 		}
-		let state = State::new(channels, replay_general_slots);
+		let state = State::new(channels, replay_buckets);
 		DefaultResourceManager::from_state(config, entropy_source, logger, state)
 			.map_err(|_| DecodeError::InvalidValue)
 	}
@@ -335,7 +412,14 @@ mod tests {
 			revenue_updated_secs: 0,
 			last_slow_congestion_resolution_secs: None,
 			general_slots: Vec::new(),
+			other_buckets: Vec::new(),
+			revenue_start_secs: None,
+			jit_waived_htlcs: 0,
 		}
+	}
+
+	fn state(channels: Vec<PersistedChannel>) -> PersistedState {
+		PersistedState { channels, version: VERSION }
 	}
 
 	fn decode(state: PersistedState) -> Result<(), DecodeError> {
@@ -350,29 +434,23 @@ mod tests {
 
 	#[test]
 	fn channel_listed_twice_is_invalid() {
-		assert_eq!(decode(PersistedState { channels: vec![channel(1), channel(2)] }), Ok(()));
-		assert_eq!(
-			decode(PersistedState { channels: vec![channel(1), channel(1)] }),
-			Err(DecodeError::InvalidValue)
-		);
+		assert_eq!(decode(state(vec![channel(1), channel(2)])), Ok(()));
+		assert_eq!(decode(state(vec![channel(1), channel(1)])), Err(DecodeError::InvalidValue));
 	}
 
 	#[test]
 	fn non_finite_averages_are_invalid() {
 		for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-			let state = PersistedState {
-				channels: vec![PersistedChannel { revenue_bits: bad.to_bits(), ..channel(1) }],
-			};
-			assert_eq!(decode(state), Err(DecodeError::InvalidValue));
+			let bad = state(vec![PersistedChannel { revenue_bits: bad.to_bits(), ..channel(1) }]);
+			assert_eq!(decode(bad), Err(DecodeError::InvalidValue));
 		}
 	}
 
 	#[test]
 	fn general_slots_out_of_range_or_repeated_are_invalid() {
 		let slot = |incoming_htlc_id, slot| PersistedGeneralSlot { incoming_htlc_id, slot };
-		let with_slots = |general_slots| PersistedState {
-			channels: vec![PersistedChannel { general_slots, ..channel(1) }],
-		};
+		let with_slots =
+			|general_slots| state(vec![PersistedChannel { general_slots, ..channel(1) }]);
 		assert_eq!(decode(with_slots(vec![slot(0, 0), slot(1, MAX_ACCEPTED_HTLCS - 1)])), Ok(()));
 		assert_eq!(
 			decode(with_slots(vec![slot(0, MAX_ACCEPTED_HTLCS)])),
@@ -382,5 +460,40 @@ mod tests {
 			decode(with_slots(vec![slot(0, 1), slot(0, 2)])),
 			Err(DecodeError::InvalidValue)
 		);
+	}
+
+	#[test]
+	fn buckets_unknown_or_given_twice_are_invalid() {
+		let bucket = |incoming_htlc_id, bucket| PersistedBucket { incoming_htlc_id, bucket };
+		let with = |general_slots, other_buckets| {
+			state(vec![PersistedChannel { general_slots, other_buckets, ..channel(1) }])
+		};
+		assert_eq!(decode(with(Vec::new(), vec![bucket(0, 1), bucket(1, 3)])), Ok(()));
+		assert_eq!(decode(with(Vec::new(), vec![bucket(0, 4)])), Err(DecodeError::InvalidValue));
+		let slot = vec![PersistedGeneralSlot { incoming_htlc_id: 0, slot: 0 }];
+		assert_eq!(decode(with(slot, vec![bucket(0, 2)])), Err(DecodeError::InvalidValue));
+	}
+
+	#[test]
+	fn a_version_1_state_still_reads_and_its_channels_are_warm() {
+		// Version 1 wrote neither the version nor the fields of version 2.
+		let v1 = PersistedState { version: 1, ..state(vec![channel(1)]) };
+		let mut bytes = Vec::new();
+		v1.write(&mut bytes).unwrap();
+		let (e, l) = (TestEntropy::new(0), TestLogger::default());
+		let m = <DefaultResourceManager<&TestEntropy, &TestLogger> as ReadableArgs<_>>::read(
+			&mut io::Cursor::new(&bytes),
+			(ResourceManagerConfig::default(), &e, &l),
+		)
+		.unwrap();
+		assert_eq!(m.state().channels[&1].revenue.start_secs(), Some(0));
+		// A version 2 state keeps an unstarted channel unstarted.
+		let bytes = state(vec![channel(1)]).encode();
+		let m = <DefaultResourceManager<&TestEntropy, &TestLogger> as ReadableArgs<_>>::read(
+			&mut io::Cursor::new(&bytes),
+			(ResourceManagerConfig::default(), &e, &l),
+		)
+		.unwrap();
+		assert_eq!(m.state().channels[&1].revenue.start_secs(), None);
 	}
 }

@@ -66,7 +66,7 @@ impl TestLogger {
 }
 
 #[derive(Default)]
-struct TestStore(Mutex<StdHashMap<(String, String, String), Vec<u8>>>);
+pub(crate) struct TestStore(Mutex<StdHashMap<(String, String, String), Vec<u8>>>);
 
 impl KVStoreSync for TestStore {
 	fn read(&self, p: &str, s: &str, k: &str) -> Result<Vec<u8>, io::Error> {
@@ -86,18 +86,18 @@ impl KVStoreSync for TestStore {
 	}
 }
 
-type Manager<'a> = DefaultResourceManager<&'a TestEntropy, &'a TestLogger>;
+pub(crate) type Manager<'a> = DefaultResourceManager<&'a TestEntropy, &'a TestLogger>;
 
-const T0: u64 = 1_700_000_000;
-const HEIGHT: u32 = 800_000;
+pub(crate) const T0: u64 = 1_700_000_000;
+pub(crate) const HEIGHT: u32 = 800_000;
 
-fn manager<'a>(
+pub(crate) fn manager<'a>(
 	config: ResourceManagerConfig, entropy: &'a TestEntropy, logger: &'a TestLogger,
 ) -> Manager<'a> {
 	DefaultResourceManager::new(config, entropy, logger).unwrap()
 }
 
-fn ready(m: &Manager, scid: u64, slots: u16, liquidity_msat: u64) {
+pub(crate) fn ready(m: &Manager, scid: u64, slots: u16, liquidity_msat: u64) {
 	m.channel_ready(&ChannelInfo {
 		short_channel_id: scid,
 		channel_id: ChannelId([scid as u8; 32]),
@@ -106,7 +106,7 @@ fn ready(m: &Manager, scid: u64, slots: u16, liquidity_msat: u64) {
 	});
 }
 
-fn request(incoming: u64, htlc: u64, outgoing: u64) -> ForwardRequest {
+pub(crate) fn request(incoming: u64, htlc: u64, outgoing: u64) -> ForwardRequest {
 	ForwardRequest {
 		id: HtlcId { incoming_scid: incoming, incoming_htlc_id: htlc },
 		outgoing_scid: outgoing,
@@ -122,32 +122,62 @@ fn request(incoming: u64, htlc: u64, outgoing: u64) -> ForwardRequest {
 	}
 }
 
-fn resolve(m: &Manager, req: &ForwardRequest, settled: bool, at: u64) -> ResolveOutcome {
-	m.resolve_htlc(&HtlcResolution { id: req.id, settled, resolved_at_secs: at })
+pub(crate) fn resolve(m: &Manager, req: &ForwardRequest, settled: bool, at: u64) -> ResolveOutcome {
+	m.resolve_htlc(&HtlcResolution {
+		id: req.id,
+		settled,
+		resolved_at_secs: at,
+		outgoing_scid: None,
+	})
 }
 
-fn forward(accountable: bool, bucket: ResourceBucket) -> Decision {
+pub(crate) fn forward(accountable: bool, bucket: ResourceBucket) -> Decision {
 	Decision::Forward { outgoing_accountable: accountable, bucket }
 }
 
 /// Gives `outgoing` a reputation of `fee` (at `T0`) with one fast, settled, unaccountable HTLC
 /// from channel 99.
-fn earn(m: &Manager, outgoing: u64, fee: u64, htlc: u64) {
+pub(crate) fn earn(m: &Manager, outgoing: u64, fee: u64, htlc: u64) {
 	let req = ForwardRequest { fee_msat: fee, ..request(99, htlc, outgoing) };
 	assert_eq!(m.add_htlc(&req), forward(false, ResourceBucket::General));
 	assert_eq!(resolve(m, &req, true, T0), ResolveOutcome::Resolved);
 }
 
-/// Fills the general slots of the pair `incoming -> outgoing` with HTLCs numbered from 10_000.
-fn fill_general(m: &Manager, incoming: u64, outgoing: u64) -> Vec<ForwardRequest> {
+/// Fills the general slots of the pair `incoming -> outgoing` with HTLCs numbered from
+/// `10_000 + outgoing * 1_000`.
+pub(crate) fn fill_general(m: &Manager, incoming: u64, outgoing: u64) -> Vec<ForwardRequest> {
 	let mut added = Vec::new();
-	for htlc in 10_000.. {
+	// Ids of their own for each pair.
+	for htlc in 10_000 + outgoing * 1_000.. {
 		let req = ForwardRequest { incoming_amount_msat: 1, ..request(incoming, htlc, outgoing) };
 		if m.add_htlc(&req) != forward(false, ResourceBucket::General) {
 			// Not counted: a failed add holds nothing.
 			break;
 		}
 		added.push(req);
+	}
+	added
+}
+
+/// Fills every general slot of `incoming` with 1-msat HTLCs to channels 1000 and up (ids from
+/// 2_000_000), so that the general bucket as a whole is saturated.
+pub(crate) fn saturate_general(m: &Manager, incoming: u64) -> Vec<ForwardRequest> {
+	let mut added = Vec::new();
+	let mut htlc = 2_000_000;
+	for outgoing in 1_000.. {
+		let general = m.channel_snapshot(incoming, T0).unwrap().general;
+		if general.used_slots >= general.limits.slots as u32 {
+			break;
+		}
+		loop {
+			let req =
+				ForwardRequest { incoming_amount_msat: 1, ..request(incoming, htlc, outgoing) };
+			htlc += 1;
+			if m.add_htlc(&req) != forward(false, ResourceBucket::General) {
+				break;
+			}
+			added.push(req);
+		}
 	}
 	added
 }
@@ -163,24 +193,45 @@ fn reputation_and_threshold_by_hand() {
 	ready(&m, 99, 483, 1_000_000_000);
 	// An accountable HTLC (channel 2 has no reputation, so give it some first).
 	earn(&m, 2, 100_000, 0);
-	let req = ForwardRequest { incoming_accountable: true, ..request(1, 1, 2) };
+	let req = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 1, 2)
+	};
 	assert_eq!(m.add_htlc(&req), forward(true, ResourceBucket::Protected));
 	// In-flight risk: 2 blocks = 1200 s, (1200 - 90) / 90 * 1000 = 12_333.33...
 	let snap = m.channel_snapshot(2, T0).unwrap();
 	assert!((snap.in_flight_risk_msat - 1_110_000.0 / 90.0).abs() < 1e-6);
-	assert_eq!(snap.accountable_htlcs_in_flight, 1);
+	assert_eq!(snap.risk_bearing_htlcs_in_flight, 1);
 	// Settled after 135 s: effective fee 1000 - 45 / 90 * 1000 = 500.
 	resolve(&m, &req, true, T0 + 135);
-	let decay = libm::exp2(-135.0 / (14_515_200.0 / 2.0));
+	let decay = libm::exp(-135.0 / 14_515_200.0);
 	let snap = m.channel_snapshot(2, T0 + 135).unwrap();
 	assert!((snap.outgoing_reputation_msat - (100_000.0 * decay + 500.0)).abs() < 1e-6);
 	assert_eq!(snap.in_flight_risk_msat, 0.0);
-	// Channel 1 earned 1000 of revenue, averaged over 12 windows.
+	// Channel 1, which began forwarding at T0, earned 1000 of revenue: its threshold is that
+	// divided by the warm-up factor of a channel 135 s old.
 	let snap = m.channel_snapshot(1, T0 + 135).unwrap();
-	assert_eq!(snap.incoming_revenue_threshold_msat, 1_000.0 / 12.0);
-	// Half a reputation window later, both have halved (the (1/2)^(2/window) convention).
-	let later = T0 + 135 + 14_515_200 / 2;
-	assert_eq!(m.channel_snapshot(1, later).unwrap().incoming_revenue_threshold_msat, 500.0 / 12.0);
+	assert_close(snap.incoming_revenue_threshold_msat, 1_000.0 / warmup(135));
+	// A reputation window later the reputation keeps 1/e (the e^(-t/window) convention); the
+	// revenue, over six revenue windows, keeps 1/e^2 of itself, read with the warm-up of a
+	// channel twelve windows old.
+	let later = T0 + 135 + 14_515_200;
+	let snap = m.channel_snapshot(2, later).unwrap();
+	assert_close(snap.outgoing_reputation_msat, (100_000.0 * decay + 500.0) / core::f64::consts::E);
+	let snap = m.channel_snapshot(1, later).unwrap();
+	let e2 = core::f64::consts::E * core::f64::consts::E;
+	assert_close(snap.incoming_revenue_threshold_msat, 1_000.0 / e2 / warmup(14_515_335));
+}
+
+/// The warm-up factor of the default configuration for a channel `elapsed_secs` old.
+pub(crate) fn warmup(elapsed_secs: u64) -> f64 {
+	let periods = elapsed_secs as f64 / 1_209_600.0;
+	6.0 * (1.0 - libm::exp(-periods / 6.0))
+}
+
+pub(crate) fn assert_close(actual: f64, expected: f64) {
+	assert!((actual - expected).abs() <= expected.abs() * 1e-9, "{} != {}", actual, expected);
 }
 
 #[test]
@@ -193,12 +244,18 @@ fn own_risk_counts_toward_sufficient_reputation() {
 	// Reputation 10_000, threshold 0, nothing in flight.
 	earn(&m, 2, 10_000, 0);
 	// Fee 100 over 2 blocks: own risk (1200 - 90) / 90 * 100 = 1233.3: sufficient.
-	let short = ForwardRequest { incoming_accountable: true, fee_msat: 100, ..request(1, 1, 2) };
+	let short = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		fee_msat: 100,
+		..request(1, 1, 2)
+	};
 	assert_eq!(m.add_htlc(&short), forward(true, ResourceBucket::Protected));
 	// Fee 100 over 40 blocks: own risk (24_000 - 90) / 90 * 100 = 26_566.7 > 10_000 - 1233.3.
 	// Without counting its own risk, 10_000 - 1233.3 >= 0 would let it through.
 	let long = ForwardRequest {
 		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
 		fee_msat: 100,
 		incoming_cltv_expiry: HEIGHT + 40,
 		..request(1, 2, 2)
@@ -208,6 +265,7 @@ fn own_risk_counts_toward_sufficient_reputation() {
 	// (The boundary itself is tested in `sufficient_reputation_is_inclusive`.)
 	let free = ForwardRequest {
 		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
 		fee_msat: 1,
 		incoming_cltv_expiry: HEIGHT,
 		..request(1, 3, 2)
@@ -224,9 +282,19 @@ fn sufficient_reputation_is_inclusive() {
 	}
 	// Reputation 1110 msat; an HTLC of fee 90 over 2 blocks has own risk 90 * 1110 / 90 = 1110.
 	earn(&m, 2, 1_110, 0);
-	let req = ForwardRequest { incoming_accountable: true, fee_msat: 90, ..request(1, 1, 2) };
+	let req = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		fee_msat: 90,
+		..request(1, 1, 2)
+	};
 	assert_eq!(m.add_htlc(&req), forward(true, ResourceBucket::Protected));
-	let more = ForwardRequest { incoming_accountable: true, fee_msat: 1, ..request(1, 2, 2) };
+	let more = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		fee_msat: 1,
+		..request(1, 2, 2)
+	};
 	assert_eq!(m.add_htlc(&more), Decision::Fail { reason: FailureReason::InsufficientReputation });
 }
 
@@ -248,9 +316,9 @@ fn pitfall_offered_fee_instead_of_policy_fee() {
 	m.add_htlc(&req);
 	resolve(&m, &req, true, T0 + 1);
 	assert_eq!(m.channel_snapshot(2, T0 + 1).unwrap().outgoing_reputation_msat, 1_000.0);
-	assert_eq!(
+	assert_close(
 		m.channel_snapshot(1, T0 + 1).unwrap().incoming_revenue_threshold_msat,
-		1_000.0 / 12.0
+		1_000.0 / warmup(1),
 	);
 }
 
@@ -287,6 +355,7 @@ fn pitfall_upgrade_without_permission() {
 		// Fill the pairs' general slots while channel 2 has no reputation yet.
 		fill_general(&m, 1, 2);
 		fill_general(&m, 1, 3);
+		saturate_general(&m, 1);
 		earn(&m, 2, 1_000_000, 0);
 		// Channel 2 has reputation: protected, but never accountable without the marker.
 		let unmarked = request(1, 1, 2);
@@ -357,7 +426,11 @@ fn pitfall_replay_is_idempotent() {
 	let m = manager(ResourceManagerConfig::default(), &e, &l);
 	ready(&m, 1, 483, 1_000_000_000);
 	ready(&m, 2, 483, 1_000_000_000);
-	let req = ForwardRequest { incoming_accountable: true, ..request(1, 1, 2) };
+	let req = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 1, 2)
+	};
 	let replay = ReplayedForward {
 		request: req,
 		outgoing_accountable: true,
@@ -369,7 +442,7 @@ fn pitfall_replay_is_idempotent() {
 	assert_eq!(m.add_htlc(&req), forward(true, ResourceBucket::Protected));
 	let snap = m.channel_snapshot(1, T0).unwrap();
 	assert_eq!(snap.protected.used_slots, 1);
-	assert_eq!(m.channel_snapshot(2, T0).unwrap().accountable_htlcs_in_flight, 1);
+	assert_eq!(m.channel_snapshot(2, T0).unwrap().risk_bearing_htlcs_in_flight, 1);
 	assert_eq!(m.htlcs_in_flight(), 1);
 	assert_eq!(resolve(&m, &req, true, T0 + 1), ResolveOutcome::Resolved);
 	let reputation = m.channel_snapshot(2, T0 + 1).unwrap().outgoing_reputation_msat;
@@ -486,9 +559,17 @@ fn close_keeps_htlcs_in_flight_until_they_resolve() {
 	earn(&m, 2, 1_000_000, 0);
 	earn(&m, 3, 1_000_000, 1);
 	let a = request(1, 1, 2);
-	let b = ForwardRequest { incoming_accountable: true, ..request(1, 2, 2) };
+	let b = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 2, 2)
+	};
 	let c = request(3, 1, 2);
-	let d = ForwardRequest { incoming_accountable: true, ..request(1, 3, 3) };
+	let d = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 3, 3)
+	};
 	for req in [&a, &b, &c, &d] {
 		assert!(matches!(m.add_htlc(req), Decision::Forward { .. }));
 	}
@@ -508,7 +589,7 @@ fn close_keeps_htlcs_in_flight_until_they_resolve() {
 	assert_eq!(m.channel_snapshot(3, T0).unwrap().general.used_slots, 0);
 	// The incoming channel 1 closes while `d`, forwarded accountable, is held: its outgoing
 	// channel 3 still answers for the hold.
-	assert_eq!(m.channel_snapshot(3, T0).unwrap().accountable_htlcs_in_flight, 1);
+	assert_eq!(m.channel_snapshot(3, T0).unwrap().risk_bearing_htlcs_in_flight, 1);
 	m.channel_closed(1);
 	assert_eq!(m.htlcs_in_flight(), 1);
 	let reputation = m.channel_snapshot(3, T0).unwrap().outgoing_reputation_msat;
@@ -580,6 +661,7 @@ fn congestion_rules() {
 		ready(&m, scid, 100, 1_000_000);
 	}
 	fill_general(&m, 1, 2);
+	saturate_general(&m, 1);
 	let marked = |htlc, amount| ForwardRequest {
 		upgrade_accountability_allowed: true,
 		incoming_amount_msat: amount,
@@ -619,7 +701,11 @@ fn shadow_mode_forwards_and_counts() {
 	let m = manager(config, &e, &l);
 	ready(&m, 1, 483, 1_000_000_000);
 	ready(&m, 2, 483, 1_000_000_000);
-	let accountable = ForwardRequest { incoming_accountable: true, ..request(1, 1, 2) };
+	let accountable = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 1, 2)
+	};
 	assert_eq!(m.add_htlc(&accountable), forward(true, ResourceBucket::Unallocated));
 	// What the algorithm accepts gets the same signal as in enforce mode.
 	assert_eq!(m.add_htlc(&request(1, 2, 2)), forward(false, ResourceBucket::General));
@@ -642,10 +728,18 @@ fn jit_forward_is_not_failed_for_lack_of_reputation() {
 	let paid = ForwardRequest { fee_msat: 12_000, ..request(1, 100, 3) };
 	m.add_htlc(&paid);
 	resolve(&m, &paid, true, T0);
-	let jit =
-		ForwardRequest { incoming_accountable: true, released_by_user: true, ..request(1, 1, 2) };
+	let jit = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		released_by_user: true,
+		..request(1, 1, 2)
+	};
 	let not_released = ForwardRequest { released_by_user: false, ..request(1, 2, 2) };
-	let not_released = ForwardRequest { incoming_accountable: true, ..not_released };
+	let not_released = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..not_released
+	};
 	assert_eq!(
 		m.add_htlc(&not_released),
 		Decision::Fail { reason: FailureReason::InsufficientReputation }
@@ -792,7 +886,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn channels(m: &Manager, slots: &[u16]) {
 	for (i, s) in slots.iter().enumerate() {
-		ready(m, i as u64 + 1, *s, *s as u64 * 20_000);
+		ready(m, i as u64 + 1, *s, *s as u64 * 40_000);
 	}
 }
 
@@ -895,7 +989,7 @@ fn all_released(m: &Manager) {
 			assert_eq!((b.used_slots, b.used_liquidity_msat), (0, 0), "{:?}", s);
 		}
 		assert_eq!(s.in_flight_risk_msat, 0.0);
-		assert_eq!(s.accountable_htlcs_in_flight, 0);
+		assert_eq!(s.risk_bearing_htlcs_in_flight, 0);
 		assert_eq!(s.unallocated_htlcs, 0);
 	}
 	let state = m.state();
@@ -917,7 +1011,7 @@ fn property_workload_reaches_every_bucket() {
 		let ops = proptest::collection::vec(op(), 300).new_tree(&mut runner).unwrap().current();
 		let (e, l) = (TestEntropy::new(26), TestLogger::default());
 		let m = manager(ResourceManagerConfig::default(), &e, &l);
-		channels(&m, &[10, 20, 30, 40]);
+		channels(&m, &[13, 20, 30, 40]);
 		run(&m, &ops, 1, &mut |_| {});
 		let s = m.stats();
 		stats.forwarded_general += s.forwarded_general;
@@ -1042,7 +1136,12 @@ proptest! {
 		prop_assert_eq!(m.channel_snapshots(T0), r.channel_snapshots(T0));
 		prop_assert_eq!(r.stats().duplicate_replays, forwards.len() as u64);
 		for f in &forwards {
-			r.resolve_htlc(&HtlcResolution { id: f.request.id, settled: false, resolved_at_secs: T0 });
+			r.resolve_htlc(&HtlcResolution {
+				id: f.request.id,
+				settled: false,
+				resolved_at_secs: T0,
+				outgoing_scid: None,
+			});
 		}
 		all_released(&r);
 	}

@@ -11,6 +11,9 @@
 //! saturated, to outgoing channels that have behaved.
 //!
 //! An HTLC may use it when:
+//! - the general bucket as a whole is saturated: it has no slot left, or not the liquidity for
+//!   the HTLC (not only the pair's share of it: a pair that filled its own general slots cannot
+//!   move on to congestion while others' are free);
 //! - it did not arrive `accountable` (an accountable HTLC goes to protected or nowhere);
 //! - its sender allows an upgrade (`upgrade_accountability` in the onion): it leaves
 //!   `accountable`, which the relay rule forbids without the marker;
@@ -30,6 +33,8 @@ use lightning::util::hash_tables::{new_hash_map, HashMap};
 /// Why an HTLC may not use the congestion bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CongestionIneligibility {
+	/// The general bucket as a whole is not saturated.
+	GeneralNotSaturated,
 	/// The HTLC arrived `accountable`.
 	IncomingAccountable,
 	/// The sender did not allow an upgrade (no `upgrade_accountability` marker in the onion).
@@ -66,6 +71,8 @@ pub(crate) struct CongestionRequest {
 	pub(crate) amount_msat: u64,
 	pub(crate) incoming_accountable: bool,
 	pub(crate) upgrade_accountability_allowed: bool,
+	/// Whether the general bucket has no slot left, or not the liquidity for the HTLC.
+	pub(crate) general_saturated: bool,
 	/// When the outgoing channel last resolved a congestion HTLC slowly.
 	pub(crate) last_slow_resolution_secs: Option<u64>,
 	pub(crate) now_secs: u64,
@@ -89,6 +96,9 @@ impl CongestionBucket {
 		}
 		if !req.upgrade_accountability_allowed {
 			return Err(CongestionIneligibility::NoUpgradeMarker);
+		}
+		if !req.general_saturated {
+			return Err(CongestionIneligibility::GeneralNotSaturated);
 		}
 		if !self.usage.fits(&self.limits, req.amount_msat) {
 			return Err(CongestionIneligibility::BucketFull);
@@ -134,6 +144,7 @@ mod tests {
 			amount_msat,
 			incoming_accountable: false,
 			upgrade_accountability_allowed: true,
+			general_saturated: true,
 			last_slow_resolution_secs: None,
 			now_secs: 10_000_000,
 			lookback_secs: 1_209_600,
@@ -154,6 +165,10 @@ mod tests {
 		assert_eq!(
 			b.check(&CongestionRequest { upgrade_accountability_allowed: false, ..request(1) }),
 			Err(CongestionIneligibility::NoUpgradeMarker)
+		);
+		assert_eq!(
+			b.check(&CongestionRequest { general_saturated: false, ..request(1) }),
+			Err(CongestionIneligibility::GeneralNotSaturated)
 		);
 		// Slow within the last two weeks: not eligible; just over two weeks ago: eligible.
 		let slow = |at| CongestionRequest { last_slow_resolution_secs: Some(at), ..request(1) };

@@ -84,6 +84,11 @@ impl GeneralBucket {
 		slot < MAX_ACCEPTED_HTLCS && !self.is_occupied(slot)
 	}
 
+	/// Whether the bucket as a whole has no slot left, or not the liquidity for `amount_msat`.
+	pub(crate) fn is_saturated(&self, amount_msat: u64) -> bool {
+		!self.usage.fits(&self.limits, amount_msat)
+	}
+
 	/// Finds a slot for an HTLC of `amount_msat` from `incoming_scid` to `outgoing_scid`.
 	pub(crate) fn find_slot(
 		&self, salt: &[u8; 32], incoming_scid: u64, outgoing_scid: u64, amount_msat: u64,

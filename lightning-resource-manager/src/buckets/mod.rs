@@ -85,7 +85,31 @@ impl BucketSplit {
 	/// are treated as that) and `max_htlc_value_in_flight_msat` by the configured shares, each
 	/// rounded down. When the shares sum to exactly 100 %, what rounding leaves over goes to the
 	/// protected bucket, so the buckets use the whole channel.
+	///
+	/// A channel too small for the split to protect anything gives everything to the general
+	/// bucket (as the proposal's June 2026 text asks): one whose general share would have fewer
+	/// slots than one `(incoming, outgoing)` pair's minimum
+	/// ([`ResourceManagerConfig::general_pair_min_slots`], so pairs would not be kept apart), or
+	/// whose general or protected share would have no liquidity, or protected no slot.
 	pub fn new(
+		max_accepted_htlcs: u16, max_htlc_value_in_flight_msat: u64, config: &ResourceManagerConfig,
+	) -> Self {
+		let split = Self::by_shares(max_accepted_htlcs, max_htlc_value_in_flight_msat, config);
+		let protects_nothing = split.general.slots < config.general_pair_min_slots
+			|| split.general.liquidity_msat == 0
+			|| split.protected.slots == 0
+			|| split.protected.liquidity_msat == 0;
+		if protects_nothing {
+			let general = BucketLimits {
+				slots: max_accepted_htlcs.min(MAX_ACCEPTED_HTLCS),
+				liquidity_msat: max_htlc_value_in_flight_msat,
+			};
+			return Self { general, ..Self::default() };
+		}
+		split
+	}
+
+	fn by_shares(
 		max_accepted_htlcs: u16, max_htlc_value_in_flight_msat: u64, config: &ResourceManagerConfig,
 	) -> Self {
 		let slots = max_accepted_htlcs.min(MAX_ACCEPTED_HTLCS);
@@ -193,6 +217,21 @@ mod tests {
 		assert_eq!(split.protected.slots, 159);
 		assert_eq!(split.general.liquidity_msat + split.congestion.liquidity_msat, 66);
 		assert_eq!(split.protected.liquidity_msat, 33);
+	}
+
+	#[test]
+	fn a_channel_too_small_to_protect_anything_is_all_general() {
+		let config = ResourceManagerConfig::default();
+		// 12 slots: 4 general, fewer than a pair's 5.
+		let small = BucketSplit::new(12, 1_000, &config);
+		assert_eq!(small.general, BucketLimits { slots: 12, liquidity_msat: 1_000 });
+		assert_eq!(small.protected, BucketLimits::default());
+		// 2 msat: no general liquidity.
+		assert_eq!(BucketSplit::new(483, 2, &config).general.slots, 483);
+		// 13 slots and 3 msat are split.
+		let split = BucketSplit::new(13, 3, &config);
+		assert_eq!((split.general.slots, split.congestion.slots, split.protected.slots), (5, 2, 6));
+		assert_eq!((split.general.liquidity_msat, split.protected.liquidity_msat), (1, 2));
 	}
 
 	#[test]
