@@ -16,6 +16,10 @@
 //! went through, the target's fee revenue, the attacker's cost and the use of the target's
 //! buckets ([`RunResult`]).
 //!
+//! Weeks of traffic run on the [`trace`]: the target's manager alone, on the same honest traffic
+//! and attacks, four of them trace-only. [`report`] measures a run against the proposal's
+//! criteria: honest success against peacetime, the target's revenue loss, the attacker's cost.
+//!
 //! ```no_run
 //! use jamming_demo::{run, ManagerMode, Scenario, SimulationConfig};
 //!
@@ -28,8 +32,11 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod report;
 pub mod scenario;
 pub mod simulation;
+pub mod trace;
 
+pub use report::Summary;
 pub use scenario::{ManagerMode, Scenario, SimulationConfig};
 pub use simulation::{run, BucketPeak, ManagerReport, RunResult, Sample};

@@ -13,10 +13,12 @@
 //! line on standard output, which the child discards, and report progress and the result on
 //! standard error.
 
-use jamming_demo::{run, ManagerMode, RunResult, Scenario, SimulationConfig};
+use jamming_demo::report::{self, Summary};
+use jamming_demo::scenario::WEEK_SECS;
+use jamming_demo::{run, trace, ManagerMode, RunResult, Scenario, SimulationConfig};
 
+use clap::parser::ValueSource;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
-use comfy_table::{presets, CellAlignment, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 
@@ -30,8 +32,12 @@ const PROGRESS_PREFIX: &str = "jamming-demo-progress ";
 const RESULT_PREFIX: &str = "jamming-demo-result ";
 /// A run's progress is reported in steps of a thousandth.
 const PROGRESS_STEPS: u64 = 1000;
-/// The honest success plotted at each point is that of the payments of the last two hours.
+/// The honest success plotted at each point is that of the payments of the last two hours, or
+/// of the last day in runs of weeks.
 const SUCCESS_WINDOW_SECS: u64 = 2 * 3600;
+const LONG_SUCCESS_WINDOW_SECS: u64 = 24 * 3600;
+/// Runs longer than this are plotted in days.
+const PLOT_IN_DAYS_AFTER_SECS: u64 = 3 * 24 * 3600;
 
 fn command() -> Command {
 	Command::new("jamming-demo")
@@ -48,7 +54,23 @@ fn command() -> Command {
 		)
 		.arg(Arg::new("scenario").long("scenario").default_value("all").help(
 			"all, or one of peacetime, slow-jamming, reputation-abuse, sink-attack, \
-					 fast-fail-burst (peacetime runs too, as the baseline)",
+			 fast-fail-burst, and on the trace about-turn, jit-waiver-abuse, close-laundering, \
+			 congestion-abuse (peacetime runs too, as the baseline)",
+		))
+		.arg(
+			Arg::new("engine")
+				.long("engine")
+				.value_parser(["nodes", "trace"])
+				.default_value("nodes")
+				.help(
+					"nodes: in-process LDK nodes; trace: the target's manager alone on a trace \
+					 of the same traffic, fast enough for weeks",
+				),
+		)
+		.arg(Arg::new("long-horizon").long("long-horizon").action(ArgAction::SetTrue).help(
+			"On the trace: eight weeks of honest traffic (30 payments an hour per \
+					 sender), then two weeks of attack; --hours and --attack-start-hours \
+					 override the times",
 		))
 		.arg(
 			Arg::new("hours")
@@ -77,14 +99,38 @@ fn command() -> Command {
 				.default_value("target/jamming-demo.svg")
 				.help("Where to write the plot of honest success and revenue over time (SVG)"),
 		)
+		.arg(
+			Arg::new("csv")
+				.long("csv")
+				.default_value("target/jamming-demo.csv")
+				.help("Where to write every number of every run (CSV)"),
+		)
 		.arg(Arg::new("worker").long("worker").hide(true).action(ArgAction::SetTrue))
 		.arg(Arg::new("mode").long("mode").hide(true))
 }
 
+fn long_horizon(matches: &ArgMatches) -> bool {
+	matches.get_flag("long-horizon")
+}
+
+fn on_trace(matches: &ArgMatches) -> bool {
+	long_horizon(matches) || matches.get_one::<String>("engine").unwrap() == "trace"
+}
+
 fn config(matches: &ArgMatches, scenario: Scenario, mode: ManagerMode) -> SimulationConfig {
-	let mut config = SimulationConfig::new(scenario, mode, *matches.get_one("seed").unwrap());
-	config.duration_secs = matches.get_one::<u64>("hours").unwrap() * 3600;
-	config.attack_start_secs = matches.get_one::<u64>("attack-start-hours").unwrap() * 3600;
+	let seed = *matches.get_one("seed").unwrap();
+	let mut config = if long_horizon(matches) {
+		SimulationConfig::long_horizon(scenario, mode, seed)
+	} else {
+		SimulationConfig::new(scenario, mode, seed)
+	};
+	let given = |name| matches.value_source(name) == Some(ValueSource::CommandLine);
+	if !long_horizon(matches) || given("hours") {
+		config.duration_secs = matches.get_one::<u64>("hours").unwrap() * 3600;
+	}
+	if !long_horizon(matches) || given("attack-start-hours") {
+		config.attack_start_secs = matches.get_one::<u64>("attack-start-hours").unwrap() * 3600;
+	}
 	config
 }
 
@@ -149,84 +195,11 @@ fn run_child(
 	}
 }
 
-fn sat(msat: u64) -> String {
-	format!("{}", msat / 1000)
-}
-
-fn sat_hours(msat_secs: u64) -> String {
-	format!("{:.1}", msat_secs as f64 / 1000.0 / 3600.0)
-}
-
-fn print_table(scenarios: &[Scenario], results: &HashMap<(Scenario, ManagerMode), RunResult>) {
-	let mut table = Table::new();
-	table.load_preset(presets::ASCII_MARKDOWN);
-	table.set_header(vec![
-		"scenario",
-		"mode",
-		"honest ok / sent",
-		"honest ok %",
-		"target revenue (sat)",
-		"vs peacetime",
-		"attacker HTLCs",
-		"attacker fees (sat)",
-		"attacker locked (sat*h)",
-		"honest held by sink (sat*h)",
-		"general peak slots / liq (sat)",
-		"congestion peak",
-		"protected peak",
-		"failed (would fail) / for reputation",
-	]);
-	for &scenario in scenarios {
-		for mode in ManagerMode::ALL {
-			let result = &results[&(scenario, mode)];
-			let peacetime = results[&(Scenario::Peacetime, mode)].target_revenue_msat;
-			let revenue_ratio = if peacetime == 0 {
-				"-".to_string()
-			} else {
-				format!("{:.0}%", 100.0 * result.target_revenue_msat as f64 / peacetime as f64)
-			};
-			let (buckets, rejected) = match &result.manager {
-				None => (vec!["-".to_string(); 3], "-".to_string()),
-				Some(report) => {
-					let buckets = report.buckets.iter().map(|peak| {
-						format!("{}/{} / {}", peak.slots, peak.slot_limit, sat(peak.liquidity_msat))
-					});
-					let rejected = match mode {
-						ManagerMode::Shadow => format!("({})", report.rejected),
-						_ => report.rejected.to_string(),
-					};
-					let rejected = format!("{rejected} / {}", report.rejected_for_reputation);
-					(buckets.collect(), rejected)
-				},
-			};
-			let mut row = vec![
-				scenario.to_string(),
-				mode.to_string(),
-				format!("{} / {}", result.honest_succeeded, result.honest_attempted),
-				format!("{:.1}", result.honest_success_percent()),
-				sat(result.target_revenue_msat),
-				revenue_ratio,
-				result.attacker_htlcs.to_string(),
-				sat(result.attacker_fees_paid_msat),
-				sat_hours(result.attacker_locked_msat_secs),
-				sat_hours(result.honest_locked_by_sink_msat_secs),
-			];
-			row.extend(buckets);
-			row.push(rejected);
-			table.add_row(row);
-		}
-	}
-	for column in table.column_iter_mut().skip(2) {
-		column.set_cell_alignment(CellAlignment::Right);
-	}
-	println!("{table}");
-}
-
 /// The honest success of the payments sent in the window before each sample, in percent.
-fn windowed_success(result: &RunResult) -> Vec<(f64, f64)> {
+fn windowed_success(result: &RunResult, window_secs: u64, unit_secs: f64) -> Vec<(f64, f64)> {
 	let mut points = Vec::new();
 	for (index, sample) in result.timeline.iter().enumerate() {
-		let start = sample.secs.saturating_sub(SUCCESS_WINDOW_SECS);
+		let start = sample.secs.saturating_sub(window_secs);
 		let before = result.timeline[..index].iter().rev().find(|s| s.secs <= start);
 		let (attempted, succeeded) = match before {
 			Some(before) => (
@@ -236,7 +209,10 @@ fn windowed_success(result: &RunResult) -> Vec<(f64, f64)> {
 			None => (sample.honest_attempted, sample.honest_succeeded),
 		};
 		if attempted > 0 {
-			points.push((sample.secs as f64 / 3600.0, 100.0 * succeeded as f64 / attempted as f64));
+			points.push((
+				sample.secs as f64 / unit_secs,
+				100.0 * succeeded as f64 / attempted as f64,
+			));
 		}
 	}
 	points
@@ -244,14 +220,20 @@ fn windowed_success(result: &RunResult) -> Vec<(f64, f64)> {
 
 fn plot(
 	path: &str, scenarios: &[Scenario], results: &HashMap<(Scenario, ManagerMode), RunResult>,
-	hours: f64,
+	config: &SimulationConfig,
 ) -> Result<(), Box<dyn std::error::Error>> {
 	if let Some(parent) = std::path::Path::new(path).parent() {
 		std::fs::create_dir_all(parent)?;
 	}
+	let in_days = config.duration_secs > PLOT_IN_DAYS_AFTER_SECS;
+	let (unit_secs, unit, window_secs, window) = match in_days {
+		true => (86_400.0, "days", LONG_SUCCESS_WINDOW_SECS, "last day"),
+		false => (3_600.0, "hours", SUCCESS_WINDOW_SECS, "last 2 h"),
+	};
+	let x_max = config.duration_secs as f64 / unit_secs;
+	let attack_start = config.attack_start_secs as f64 / unit_secs;
 	let root = SVGBackend::new(path, (1200, 320 * scenarios.len() as u32)).into_drawing_area();
 	root.fill(&WHITE)?;
-	let colors = [RED, BLUE, GREEN];
 	let rows = root.split_evenly((scenarios.len(), 2));
 	for (row, &scenario) in scenarios.iter().enumerate() {
 		let max_revenue = ManagerMode::ALL
@@ -259,8 +241,9 @@ fn plot(
 			.map(|&mode| results[&(scenario, mode)].target_revenue_msat as f64 / 1000.0)
 			.fold(1.0, f64::max);
 		for column in 0..2 {
+			let success_desc = format!("% ok, {window}");
 			let (caption, y_max, y_desc) = match column {
-				0 => (format!("{scenario}: honest success"), 105.0, "% ok, last 2 h"),
+				0 => (format!("{scenario}: honest success"), 105.0, success_desc.as_str()),
 				_ => (format!("{scenario}: target revenue"), max_revenue * 1.05, "sat"),
 			};
 			let mut chart = ChartBuilder::on(&rows[row * 2 + column])
@@ -268,22 +251,42 @@ fn plot(
 				.margin(10)
 				.x_label_area_size(35)
 				.y_label_area_size(60)
-				.build_cartesian_2d(0.0..hours, 0.0..y_max)?;
-			chart.configure_mesh().x_desc("hours").y_desc(y_desc).draw()?;
-			for (mode, color) in ManagerMode::ALL.into_iter().zip(colors) {
+				.build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+			chart.configure_mesh().x_desc(unit).y_desc(y_desc).draw()?;
+			if scenario != Scenario::Peacetime {
+				let marker = vec![(attack_start, 0.0), (attack_start, y_max)];
+				chart
+					.draw_series(DashedLineSeries::new(marker, 6, 4, BLACK.stroke_width(1)))?
+					.label("attack starts")
+					.legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+			}
+			for mode in ManagerMode::ALL {
 				let result = &results[&(scenario, mode)];
-				let points = match column {
-					0 => windowed_success(result),
+				let points: Vec<(f64, f64)> = match column {
+					0 => windowed_success(result, window_secs, unit_secs),
 					_ => result
 						.timeline
 						.iter()
-						.map(|s| (s.secs as f64 / 3600.0, s.target_revenue_msat as f64 / 1000.0))
+						.map(|s| (s.secs as f64 / unit_secs, s.target_revenue_msat as f64 / 1000.0))
 						.collect(),
 				};
-				chart
-					.draw_series(LineSeries::new(points, color.stroke_width(2)))?
+				// Lines that overlap stay apart: a wide pale line under a dashed one under a
+				// thin one.
+				let (color, width) = match mode {
+					ManagerMode::Noop => (RED.mix(0.35), 6),
+					ManagerMode::Shadow => (BLUE.mix(1.0), 2),
+					ManagerMode::Enforce => (GREEN.mix(1.0), 1),
+				};
+				let style = color.stroke_width(width);
+				let series = match mode {
+					ManagerMode::Shadow => {
+						chart.draw_series(DashedLineSeries::new(points, 8, 6, style))?
+					},
+					_ => chart.draw_series(LineSeries::new(points, style))?,
+				};
+				series
 					.label(mode.name())
-					.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+					.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
 			}
 			chart
 				.configure_series_labels()
@@ -297,6 +300,65 @@ fn plot(
 	Ok(())
 }
 
+/// Runs every run on the trace, `jobs` at once, advancing `bar`.
+fn run_on_trace(
+	matches: &ArgMatches, runs: &[(Scenario, ManagerMode)], jobs: usize, bar: &ProgressBar,
+) -> HashMap<(Scenario, ManagerMode), RunResult> {
+	let queue = Mutex::new(runs.to_vec());
+	let results = Mutex::new(HashMap::new());
+	std::thread::scope(|scope| {
+		for _ in 0..jobs.min(runs.len()) {
+			scope.spawn(|| loop {
+				let next = queue.lock().unwrap().pop();
+				let (scenario, mode) = match next {
+					Some(run) => run,
+					None => return,
+				};
+				let mut reported = 0;
+				let result = trace::run(&config(matches, scenario, mode), &mut |done, total| {
+					let steps = done * PROGRESS_STEPS / total;
+					bar.inc(steps - reported);
+					reported = steps;
+				});
+				results.lock().unwrap().insert((scenario, mode), result);
+			});
+		}
+	});
+	results.into_inner().unwrap()
+}
+
+/// Runs every run on in-process nodes, each in a child process, `jobs` at once, advancing `bar`.
+fn run_on_nodes(
+	matches: &ArgMatches, runs: &[(Scenario, ManagerMode)], jobs: usize, bar: &ProgressBar,
+) -> Result<HashMap<(Scenario, ManagerMode), RunResult>, Vec<String>> {
+	let queue = Mutex::new(runs.to_vec());
+	let results = Mutex::new(HashMap::new());
+	let failures = Mutex::new(Vec::new());
+	std::thread::scope(|scope| {
+		for _ in 0..jobs.min(runs.len()) {
+			scope.spawn(|| loop {
+				let next = queue.lock().unwrap().pop();
+				let (scenario, mode) = match next {
+					Some(run) => run,
+					None => return,
+				};
+				bar.set_message(format!("{scenario}/{mode}"));
+				match run_child(matches, scenario, mode, bar) {
+					Ok(result) => {
+						results.lock().unwrap().insert((scenario, mode), result);
+					},
+					Err(error) => failures.lock().unwrap().push(error),
+				}
+			});
+		}
+	});
+	let failures = failures.into_inner().unwrap();
+	match failures.is_empty() {
+		true => Ok(results.into_inner().unwrap()),
+		false => Err(failures),
+	}
+}
+
 fn main() {
 	let matches = command().get_matches();
 	if matches.get_flag("worker") {
@@ -307,9 +369,16 @@ fn main() {
 		return;
 	}
 
+	let on_trace = on_trace(&matches);
 	let scenarios: Vec<Scenario> = match matches.get_one::<String>("scenario").unwrap().as_str() {
-		"all" => Scenario::ALL.to_vec(),
+		"all" => Scenario::ALL.into_iter().filter(|s| on_trace || s.runs_on_nodes()).collect(),
 		name => match name.parse() {
+			Ok(scenario) if !on_trace && !Scenario::runs_on_nodes(&scenario) => {
+				eprintln!(
+					"{scenario} runs on the trace only: add --engine trace or --long-horizon"
+				);
+				std::process::exit(2);
+			},
 			Ok(Scenario::Peacetime) => vec![Scenario::Peacetime],
 			Ok(scenario) => vec![Scenario::Peacetime, scenario],
 			Err(error) => {
@@ -323,13 +392,19 @@ fn main() {
 		.flat_map(|&scenario| ManagerMode::ALL.into_iter().map(move |mode| (scenario, mode)))
 		.collect();
 	let jobs = *matches.get_one::<u64>("jobs").unwrap() as usize;
+	let shown = config(&matches, Scenario::Peacetime, ManagerMode::Noop);
 	println!(
-		"{} runs of {} simulated hours ({} at once), seed {}",
+		"{} runs on the {} of {:.1} simulated days, the attack from day {:.1} ({} at once), seed {}",
 		runs.len(),
-		matches.get_one::<u64>("hours").unwrap(),
+		if on_trace { "trace" } else { "nodes" },
+		shown.duration_secs as f64 / 86_400.0,
+		shown.attack_start_secs as f64 / 86_400.0,
 		jobs,
-		matches.get_one::<u64>("seed").unwrap()
+		shown.seed,
 	);
+	if shown.duration_secs >= 2 * WEEK_SECS && !on_trace {
+		println!("(weeks on in-process nodes take hours: --long-horizon runs them on the trace)");
+	}
 
 	let started = Instant::now();
 	let bar = ProgressBar::new(runs.len() as u64 * PROGRESS_STEPS);
@@ -338,41 +413,48 @@ fn main() {
 			.unwrap()
 			.progress_chars("=> "),
 	);
-	let queue = Mutex::new(runs.clone());
-	let results = Mutex::new(HashMap::new());
-	let failures = Mutex::new(Vec::new());
-	std::thread::scope(|scope| {
-		for _ in 0..jobs.min(runs.len()) {
-			scope.spawn(|| loop {
-				let next = queue.lock().unwrap().pop();
-				let (scenario, mode) = match next {
-					Some(run) => run,
-					None => return,
-				};
-				bar.set_message(format!("{scenario}/{mode}"));
-				match run_child(&matches, scenario, mode, &bar) {
-					Ok(result) => {
-						results.lock().unwrap().insert((scenario, mode), result);
-					},
-					Err(error) => failures.lock().unwrap().push(error),
+	let results = match on_trace {
+		true => run_on_trace(&matches, &runs, jobs, &bar),
+		false => match run_on_nodes(&matches, &runs, jobs, &bar) {
+			Ok(results) => results,
+			Err(failures) => {
+				bar.finish_and_clear();
+				for failure in failures {
+					eprintln!("{failure}");
 				}
-			});
-		}
-	});
+				std::process::exit(1);
+			},
+		},
+	};
 	bar.finish_and_clear();
-	let failures = failures.into_inner().unwrap();
-	if !failures.is_empty() {
-		for failure in failures {
-			eprintln!("{failure}");
-		}
-		std::process::exit(1);
-	}
-	let results = results.into_inner().unwrap();
 
-	print_table(&scenarios, &results);
+	let summaries: Vec<Summary> = runs
+		.iter()
+		.map(|&(scenario, mode)| {
+			let peacetime = &results[&(Scenario::Peacetime, mode)];
+			Summary::new(&config(&matches, scenario, mode), &results[&(scenario, mode)], peacetime)
+		})
+		.collect();
+	println!("{}", report::table(&summaries));
+	println!(
+		"Over the attack, against peacetime with the same manager: honest success (goal: {:.0} % of\n\
+		 peacetime's), the target's revenue loss, the attacker's total cost (fees, reputation\n\
+		 building included, and capital at {:.0} % a year) and its fees, the hours its HTLCs held\n\
+		 protected or congestion resources (trace only), and the forwards the manager failed\n\
+		 (would have failed). Goals: met, or the one not met (honest success, cost >= loss), or both.",
+		report::HONEST_SUCCESS_GOAL_PERCENT,
+		trace::CAPITAL_COST_PPM_PER_YEAR as f64 / 10_000.0,
+	);
+	let csv_path = matches.get_one::<String>("csv").unwrap();
+	let written = std::fs::File::create(csv_path)
+		.map_err(csv::Error::from)
+		.and_then(|file| report::write_csv(file, &summaries));
+	match written {
+		Ok(()) => println!("every number: {csv_path}"),
+		Err(error) => eprintln!("could not write {csv_path}: {error}"),
+	}
 	let plot_path = matches.get_one::<String>("plot").unwrap();
-	let hours = *matches.get_one::<u64>("hours").unwrap() as f64;
-	match plot(plot_path, &scenarios, &results, hours) {
+	match plot(plot_path, &scenarios, &results, &shown) {
 		Ok(()) => println!("plot: {plot_path}"),
 		Err(error) => eprintln!("could not write the plot {plot_path}: {error}"),
 	}

@@ -28,17 +28,49 @@ pub enum Scenario {
 	SinkAttack,
 	/// The attacker sends bursts of HTLCs that its sink fails at once.
 	FastFailBurst,
+	/// From behind Alice and Bob, the attacker pays its own sink through the target's channel to
+	/// it with fast settles for weeks, earning that channel reputation, then holds HTLCs to
+	/// expiry on Alice's and Bob's protected buckets, half of them without the
+	/// `upgrade_accountability` marker, round after round (trace only).
+	AboutTurn,
+	/// The target is an LSPS2 LSP: from behind Alice and Bob, the attacker buys a JIT channel
+	/// every block and holds the HTLCs the LSP releases onto it (trace only).
+	JitWaiverAbuse,
+	/// Colluding peers: the sink's channel earns reputation for weeks, then each round a fresh
+	/// incoming channel sends HTLCs the sink holds, and is force-closed to leave the reputation
+	/// cost behind (trace only).
+	CloseLaundering,
+	/// A peer without reputation, from behind Alice, keeps an HTLC in the congestion bucket for
+	/// each of ten channels of its own, held to expiry (trace only).
+	CongestionAbuse,
 }
 
 impl Scenario {
 	/// Every scenario, in the order the demo runs them.
-	pub const ALL: [Scenario; 5] = [
+	pub const ALL: [Scenario; 9] = [
 		Scenario::Peacetime,
 		Scenario::SlowJamming,
 		Scenario::ReputationAbuse,
 		Scenario::SinkAttack,
 		Scenario::FastFailBurst,
+		Scenario::AboutTurn,
+		Scenario::JitWaiverAbuse,
+		Scenario::CloseLaundering,
+		Scenario::CongestionAbuse,
 	];
+
+	/// Whether the scenario runs on in-process nodes ([`crate::run`]) as well as on the trace
+	/// ([`crate::trace::run`]).
+	pub fn runs_on_nodes(&self) -> bool {
+		matches!(
+			self,
+			Scenario::Peacetime
+				| Scenario::SlowJamming
+				| Scenario::ReputationAbuse
+				| Scenario::SinkAttack
+				| Scenario::FastFailBurst
+		)
+	}
 
 	/// The scenario's name on the command line and in the output.
 	pub fn name(&self) -> &'static str {
@@ -48,6 +80,10 @@ impl Scenario {
 			Scenario::ReputationAbuse => "reputation-abuse",
 			Scenario::SinkAttack => "sink-attack",
 			Scenario::FastFailBurst => "fast-fail-burst",
+			Scenario::AboutTurn => "about-turn",
+			Scenario::JitWaiverAbuse => "jit-waiver-abuse",
+			Scenario::CloseLaundering => "close-laundering",
+			Scenario::CongestionAbuse => "congestion-abuse",
 		}
 	}
 }
@@ -142,4 +178,21 @@ impl SimulationConfig {
 			honest_payments_per_hour: 10.0,
 		}
 	}
+
+	/// The long-horizon defaults for the trace ([`crate::trace::run`]): eight weeks of honest
+	/// traffic, dense enough for the target's channels to earn real revenue, then two weeks of
+	/// attack.
+	pub fn long_horizon(scenario: Scenario, mode: ManagerMode, seed: u64) -> Self {
+		Self {
+			scenario,
+			mode,
+			seed,
+			duration_secs: 10 * WEEK_SECS,
+			attack_start_secs: 8 * WEEK_SECS,
+			honest_payments_per_hour: 30.0,
+		}
+	}
 }
+
+/// A week, in seconds.
+pub const WEEK_SECS: u64 = 7 * 24 * 3600;

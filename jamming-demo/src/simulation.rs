@@ -47,13 +47,13 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const ALICE: usize = 0;
-const BOB: usize = 1;
+pub(crate) const ALICE: usize = 0;
+pub(crate) const BOB: usize = 1;
 const MALLORY: usize = 2;
 const TARGET: usize = 3;
-const CAROL: usize = 4;
-const DAVE: usize = 5;
-const SINK: usize = 6;
+pub(crate) const CAROL: usize = 4;
+pub(crate) const DAVE: usize = 5;
+pub(crate) const SINK: usize = 6;
 const NODE_COUNT: usize = 7;
 
 const HONEST_SENDERS: [usize; 2] = [ALICE, BOB];
@@ -64,35 +64,35 @@ pub const RECEIVER_MAX_ACCEPTED_HTLCS: u16 = 20;
 /// How many HTLCs the target accepts from each peer at once (LDK's default), enough for the
 /// attacker to fill both receivers' slots over its one channel.
 pub const TARGET_MAX_ACCEPTED_HTLCS: u16 = 50;
-const CHANNEL_VALUE_SAT: u64 = 10_000_000;
+pub(crate) const CHANNEL_VALUE_SAT: u64 = 10_000_000;
 /// The target's fee policy on every channel.
-const TARGET_FEE_BASE_MSAT: u32 = 1_000;
-const TARGET_FEE_PROPORTIONAL_MILLIONTHS: u32 = 1_000;
+pub(crate) const TARGET_FEE_BASE_MSAT: u32 = 1_000;
+pub(crate) const TARGET_FEE_PROPORTIONAL_MILLIONTHS: u32 = 1_000;
 
 /// The simulation's step: everything sent within one is delivered before the clock moves on.
 pub const TICK_SECS: u64 = 60;
 /// A block every ten minutes.
 pub const BLOCK_SECS: u64 = 600;
 /// Simulated time starts here (November 2023), in seconds since the UNIX epoch.
-const START_UNIX_SECS: u64 = 1_700_000_000;
+pub(crate) const START_UNIX_SECS: u64 = 1_700_000_000;
 
 const HONEST_MIN_AMOUNT_MSAT: u64 = 10_000;
 const HONEST_MAX_AMOUNT_MSAT: u64 = 10_000_000;
 /// The share of honest payments that go to the sink once it turns malicious.
 const SINK_ATTACK_SHARE: f64 = 1.0 / 3.0;
 /// Small HTLCs: the attacker pays for slots, not liquidity.
-const JAM_AMOUNT_MSAT: u64 = 20_000;
+pub(crate) const JAM_AMOUNT_MSAT: u64 = 20_000;
 /// The HTLCs the attacker sends per route and block at most while topping its jam up: it backs
 /// off rather than retrying without end when the target turns it away.
-const JAM_TOP_UP_PER_BLOCK: u64 = 5;
+pub(crate) const JAM_TOP_UP_PER_BLOCK: u64 = 5;
 /// Enough to fill the receiver's slots.
-const JAM_TARGET_IN_FLIGHT: u64 = RECEIVER_MAX_ACCEPTED_HTLCS as u64;
+pub(crate) const JAM_TARGET_IN_FLIGHT: u64 = RECEIVER_MAX_ACCEPTED_HTLCS as u64;
 /// The payments the attacker makes per route and block to earn reputation, and their size.
-const REPUTATION_PAYMENTS_PER_BLOCK: u64 = 1;
-const REPUTATION_PAYMENT_MSAT: u64 = 1_000_000;
+pub(crate) const REPUTATION_PAYMENTS_PER_BLOCK: u64 = 1;
+pub(crate) const REPUTATION_PAYMENT_MSAT: u64 = 1_000_000;
 /// The HTLCs the attacker sends per route and tick during a burst, and how long the bursts last.
-const BURST_SIZE: u64 = 20;
-const BURST_WINDOW_SECS: u64 = 3600;
+pub(crate) const BURST_SIZE: u64 = 20;
+pub(crate) const BURST_WINDOW_SECS: u64 = 3600;
 
 /// The onion fields of every payment the demo makes.
 ///
@@ -158,9 +158,15 @@ pub struct RunResult {
 	pub attacker_htlcs: u64,
 	/// The fees the attacker paid (for payments that settled).
 	pub attacker_fees_paid_msat: u64,
+	/// Those of [`Self::attacker_fees_paid_msat`] paid before the attack started, to earn
+	/// reputation.
+	pub attacker_fees_before_attack_msat: u64,
 	/// The attacker's capital locked in HTLCs times the time it stayed locked, summed over its
 	/// HTLCs, in msat × seconds.
 	pub attacker_locked_msat_secs: u64,
+	/// The time the attacker's HTLCs held the target's protected or congestion resources, summed
+	/// over its HTLCs, in seconds (the trace only counts it).
+	pub attacker_protected_htlc_secs: u64,
 	/// `None` for the no-op manager.
 	pub manager: Option<ManagerReport>,
 	/// The counters at the end of every block.
@@ -179,16 +185,25 @@ impl RunResult {
 	/// Honest success among the payments sent between `from_secs` and `to_secs` (seconds since
 	/// the start of the run, rounded down to the samples at the end of each block), in percent.
 	pub fn honest_success_percent_between(&self, from_secs: u64, to_secs: u64) -> f64 {
-		let at = |secs: u64| {
-			let before = self.timeline.iter().take_while(|sample| sample.secs <= secs).last();
-			before.copied().unwrap_or_default()
-		};
-		let (from, to) = (at(from_secs), at(to_secs));
+		let (from, to) = (self.sample_at(from_secs), self.sample_at(to_secs));
 		let attempted = to.honest_attempted - from.honest_attempted;
 		if attempted == 0 {
 			return 100.0;
 		}
 		100.0 * (to.honest_succeeded - from.honest_succeeded) as f64 / attempted as f64
+	}
+
+	/// The target's fees between `from_secs` and `to_secs`, in msat, rounded as
+	/// [`Self::honest_success_percent_between`] rounds.
+	pub fn revenue_between(&self, from_secs: u64, to_secs: u64) -> u64 {
+		let (from, to) = (self.sample_at(from_secs), self.sample_at(to_secs));
+		to.target_revenue_msat - from.target_revenue_msat
+	}
+
+	/// The last sample at or before `secs`.
+	fn sample_at(&self, secs: u64) -> Sample {
+		let before = self.timeline.iter().take_while(|sample| sample.secs <= secs).last();
+		before.copied().unwrap_or_default()
 	}
 
 	/// One line of text, for the demo to pass results from the process that ran them.
@@ -201,7 +216,9 @@ impl RunResult {
 			self.target_revenue_msat,
 			self.attacker_htlcs,
 			self.attacker_fees_paid_msat,
+			self.attacker_fees_before_attack_msat,
 			self.attacker_locked_msat_secs,
+			self.attacker_protected_htlc_secs,
 		];
 		match &self.manager {
 			None => fields.push(0),
@@ -238,7 +255,9 @@ impl RunResult {
 			target_revenue_msat: next()?,
 			attacker_htlcs: next()?,
 			attacker_fees_paid_msat: next()?,
+			attacker_fees_before_attack_msat: next()?,
 			attacker_locked_msat_secs: next()?,
+			attacker_protected_htlc_secs: next()?,
 			..Default::default()
 		};
 		if next()? == 1 {
@@ -265,17 +284,17 @@ impl RunResult {
 }
 
 /// The resource manager logs nothing: the demo reports its counters instead.
-struct NoLogs;
+pub(crate) struct NoLogs;
 
 impl Logger for NoLogs {
 	fn log(&self, _record: Record) {}
 }
 
-type TargetManager = DefaultResourceManager<Arc<RandomBytes>, Arc<NoLogs>>;
+pub(crate) type TargetManager = DefaultResourceManager<Arc<RandomBytes>, Arc<NoLogs>>;
 
 /// What a receiver does with a payment that reaches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OnArrival {
+pub(crate) enum OnArrival {
 	Claim,
 	FailAtOnce,
 	/// Hold it: LDK fails it back by itself a few blocks before it expires.
@@ -319,6 +338,7 @@ struct Simulation<'n, 'a, 'b, 'c> {
 	attacker_in_flight: [u64; 2],
 	/// Whether the attacker sets `accountable` on the HTLCs it sends.
 	attacker_accountable: bool,
+	attack_start_secs: u64,
 	result: RunResult,
 }
 
@@ -406,6 +426,9 @@ impl<'n, 'a, 'b, 'c> Simulation<'n, 'a, 'b, 'c> {
 			PaymentKind::Attacker { route } => {
 				self.attacker_in_flight[route] -= 1;
 				self.result.attacker_fees_paid_msat += fee_paid_msat.unwrap_or(0);
+				if payment.sent_at_secs < self.attack_start_secs {
+					self.result.attacker_fees_before_attack_msat += fee_paid_msat.unwrap_or(0);
+				}
 				let held_secs = self.elapsed_secs() - payment.sent_at_secs;
 				self.result.attacker_locked_msat_secs += payment.amount_msat * held_secs;
 			},
@@ -545,7 +568,7 @@ fn level_chain_tips(nodes: &[Node]) {
 
 /// The honest traffic of one tick: `(sender, payee, amount_msat)`, the same whatever the
 /// scenario and mode, so that runs with the same seed compare the same payments.
-fn honest_payments(
+pub(crate) fn honest_payments(
 	rng: &mut ChaCha8Rng, config: &SimulationConfig, elapsed_secs: u64,
 ) -> Vec<(usize, usize, u64)> {
 	let probability = config.honest_payments_per_hour * TICK_SECS as f64 / 3600.0;
@@ -571,13 +594,9 @@ fn honest_payments(
 	payments
 }
 
-/// Runs one scenario with one manager on a fresh network, calling `progress` with the simulated
-/// seconds done and the total.
-pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> RunResult {
-	let clock = SimulatedClock::new(START_UNIX_SECS);
-	let chanmon_cfgs = create_chanmon_cfgs(NODE_COUNT);
-	let mut node_cfgs = create_node_cfgs(NODE_COUNT, &chanmon_cfgs);
-	let manager: Option<Arc<TargetManager>> = match config.mode {
+/// The target's default manager for `config`'s mode, `None` for [`ManagerMode::Noop`].
+pub(crate) fn target_manager(config: &SimulationConfig) -> Option<Arc<TargetManager>> {
+	match config.mode {
 		ManagerMode::Noop => None,
 		ManagerMode::Shadow | ManagerMode::Enforce => {
 			let mode =
@@ -590,7 +609,25 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 				.expect("the default configuration is valid");
 			Some(Arc::new(manager))
 		},
-	};
+	}
+}
+
+/// Runs one scenario with one manager on a fresh network, calling `progress` with the simulated
+/// seconds done and the total.
+///
+/// # Panics
+///
+/// If the scenario runs only on the trace ([`Scenario::runs_on_nodes`]).
+pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> RunResult {
+	assert!(
+		config.scenario.runs_on_nodes(),
+		"{} runs on the trace only (crate::trace::run)",
+		config.scenario
+	);
+	let clock = SimulatedClock::new(START_UNIX_SECS);
+	let chanmon_cfgs = create_chanmon_cfgs(NODE_COUNT);
+	let mut node_cfgs = create_node_cfgs(NODE_COUNT, &chanmon_cfgs);
+	let manager = target_manager(config);
 	node_cfgs[TARGET].resource_manager = match &manager {
 		None => TestResourceManager::new(),
 		Some(manager) => TestResourceManager::with_delegate(Arc::new(SimulatedClockManager::new(
@@ -646,6 +683,7 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 		payments: HashMap::new(),
 		attacker_in_flight: [0; 2],
 		attacker_accountable: false,
+		attack_start_secs: config.attack_start_secs,
 		result: RunResult::default(),
 	};
 	sim.pump();

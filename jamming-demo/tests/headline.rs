@@ -11,17 +11,37 @@
 //! honest payments through the jammed target succeed within 5 % of peacetime, while without a
 //! resource manager they collapse.
 
-use jamming_demo::{run, ManagerMode, RunResult, Scenario, SimulationConfig};
+use jamming_demo::{run, trace, ManagerMode, RunResult, Scenario, SimulationConfig};
 
 const SEED: u64 = 7;
 const HOURS: u64 = 6;
 const ATTACK_START_HOURS: u64 = 1;
 
-fn shortened(scenario: Scenario, mode: ManagerMode) -> RunResult {
+fn shortened_config(scenario: Scenario, mode: ManagerMode) -> SimulationConfig {
 	let mut config = SimulationConfig::new(scenario, mode, SEED);
 	config.duration_secs = HOURS * 3600;
 	config.attack_start_secs = ATTACK_START_HOURS * 3600;
-	run(&config, &mut |_, _| {})
+	config
+}
+
+fn shortened(scenario: Scenario, mode: ManagerMode) -> RunResult {
+	run(&shortened_config(scenario, mode), &mut |_, _| {})
+}
+
+/// The long-horizon trace stands in for the nodes over weeks: on the same runs, it must tell
+/// the same story.
+fn assert_trace_agrees(scenario: Scenario, mode: ManagerMode, nodes: &RunResult) {
+	let traced = trace::run(&shortened_config(scenario, mode), &mut |_, _| {});
+	let (on_nodes, on_trace) = (success_under_attack(nodes), success_under_attack(&traced));
+	println!("{scenario}/{mode}: honest success {on_nodes:.1}% on the nodes, {on_trace:.1}% on the trace");
+	assert_eq!(traced.honest_attempted, nodes.honest_attempted);
+	assert!(
+		(on_nodes - on_trace).abs() <= 5.0,
+		"{scenario}/{mode}: {on_nodes:.1}% vs {on_trace:.1}%"
+	);
+	if scenario != Scenario::Peacetime {
+		assert!(traced.attacker_htlcs > 0);
+	}
 }
 
 /// Honest success while the attack runs (the same window in peacetime).
@@ -59,6 +79,10 @@ fn enforce_keeps_honest_payments_going_under_slow_jamming() {
 		unprotected_ok < peacetime_ok / 2.0,
 		"no-op {unprotected_ok:.1}% vs peacetime {peacetime_ok:.1}%"
 	);
+
+	assert_trace_agrees(Scenario::Peacetime, ManagerMode::Enforce, &peacetime);
+	assert_trace_agrees(Scenario::SlowJamming, ManagerMode::Enforce, &enforced);
+	assert_trace_agrees(Scenario::SlowJamming, ManagerMode::Noop, &unprotected);
 }
 
 #[test]

@@ -241,7 +241,8 @@ type Lock<T> = core::cell::RefCell<T>;
 /// A forward with [`ForwardRequest::released_by_user`] set, onto an outgoing channel with no
 /// history (no outgoing HTLC on it was ever resolved, [`ChannelSnapshot::resolved_outgoing_htlcs`]
 /// is zero), is treated as having sufficient reputation, for at most
-/// [`ResourceManagerConfig::jit_waiver_max_htlcs`] forwards per channel. This is the payment an
+/// [`ResourceManagerConfig::jit_waiver_max_htlcs`] forwards per channel, and only while the
+/// forward fits in half the incoming channel's protected bucket. This is the payment an
 /// LSPS2 service releases onto the JIT channel it just opened to its client; every other rule
 /// (bucket room, the outgoing `accountable` rule, the relay rule) still applies, and the waived
 /// HTLCs carry their risk like any other on protected resources. Once the channel has resolved
@@ -249,8 +250,11 @@ type Lock<T> = core::cell::RefCell<T>;
 ///
 /// A payer can trigger the waiver: paying a client of an LSPS2 service makes it intercept the
 /// HTLCs, open a channel and release them, with no decision of the user. The bound makes a
-/// waiver cost the attacker a channel open (the LSP's opening fee) per few HTLCs it holds, and
-/// holding them costs that channel its reputation. Waivers used are counted in
+/// waiver cost the attacker a channel open per few HTLCs it holds (paid by the LSP, if the
+/// attacker never settles), and holding them costs that channel its reputation. Buying a
+/// channel per block, an attacker would still collect fresh waivers without end: the half of the
+/// protected bucket they may not touch is what keeps the incoming channel's protection for the
+/// outgoing channels that earned it. Waivers used are counted in
 /// [`ResourceManagerStats::jit_reputation_waivers`] and persisted.
 ///
 /// # Modes
@@ -515,7 +519,8 @@ where
 				let mut sufficient = reputation - risk - own_risk >= threshold;
 				jit_waiver = !sufficient
 					&& req.released_by_user
-					&& !has_history && waivers < config.jit_waiver_max_htlcs;
+					&& !has_history && waivers < config.jit_waiver_max_htlcs
+					&& incoming.protected.has_room_for_waived(req.incoming_amount_msat);
 				sufficient |= jit_waiver;
 				let inputs = TableInputs {
 					incoming_accountable: req.incoming_accountable,

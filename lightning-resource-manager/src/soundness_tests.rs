@@ -387,6 +387,47 @@ fn jit_waiver_covers_one_payment_not_every_released_forward() {
 	assert_eq!(m.channel_snapshot(2, T0).unwrap().risk_bearing_htlcs_in_flight, limit as u32);
 }
 
+/// Found by the demo's long-horizon trace (`jit-waiver-abuse`): an attacker that buys a JIT
+/// channel per block gets fresh waivers each time, and with them every protected slot of the
+/// incoming channel, leaving none to the outgoing channels that earned them.
+#[test]
+fn jit_waivers_leave_half_the_protected_bucket_to_reputation() {
+	let (e, l) = (TestEntropy::new(110), TestLogger::default());
+	let m = manager(ResourceManagerConfig::default(), &e, &l);
+	for scid in [1, 2, 99] {
+		ready(&m, scid, 50, 1_000_000_000);
+	}
+	// Channel 2 has earned reputation; the JIT channels have none.
+	earn(&m, 2, 1_000_000, 101);
+	let protected_slots = m.channel_snapshot(1, T0).unwrap().protected.limits.slots;
+	assert_eq!(protected_slots, 20);
+
+	// Ten HTLCs held on each of a series of fresh JIT channels.
+	let mut htlc = 0;
+	for jit in 1_000..1_020 {
+		ready(&m, jit, 50, 1_000_000_000);
+		for _ in 0..10 {
+			let req = ForwardRequest {
+				incoming_accountable: true,
+				upgrade_accountability_allowed: true,
+				released_by_user: true,
+				..request(1, htlc, jit)
+			};
+			htlc += 1;
+			m.add_htlc(&req);
+		}
+	}
+	let used = m.channel_snapshot(1, T0).unwrap().protected.used_slots;
+	assert_eq!(used, protected_slots as u32 / 2, "waived HTLCs hold {used} protected slots");
+	// The channel with reputation still gets protected resources.
+	let honest = ForwardRequest {
+		incoming_accountable: true,
+		upgrade_accountability_allowed: true,
+		..request(1, 200, 2)
+	};
+	assert_eq!(m.add_htlc(&honest), forward(true, ResourceBucket::Protected));
+}
+
 // ---- Finding 7: shadow mode drifts ----
 
 /// Round after round, twenty accountable HTLCs to channel 2 at once: those the algorithm takes

@@ -40,6 +40,17 @@ impl ProtectedBucket {
 		self.usage.fits(&self.limits, amount_msat)
 	}
 
+	/// Whether an HTLC of `amount_msat` fits in half the bucket: HTLCs whose lack of reputation
+	/// was waived (JIT channels) may use no more, so that the other half stays with the
+	/// outgoing channels that earned it.
+	pub(crate) fn has_room_for_waived(&self, amount_msat: u64) -> bool {
+		let half = BucketLimits {
+			slots: self.limits.slots / 2,
+			liquidity_msat: self.limits.liquidity_msat / 2,
+		};
+		self.usage.fits(&half, amount_msat)
+	}
+
 	pub(crate) fn occupy(&mut self, amount_msat: u64) {
 		self.usage.add(amount_msat);
 	}
@@ -65,5 +76,18 @@ mod tests {
 		b.release(3);
 		assert_eq!(b.usage().used_slots, 0);
 		assert_eq!(b.usage().limits, BucketLimits { slots: 1, liquidity_msat: 10 });
+	}
+
+	#[test]
+	fn waived_htlcs_get_half_the_room() {
+		let mut b = ProtectedBucket::default();
+		b.set_limits(BucketLimits { slots: 4, liquidity_msat: 100 });
+		assert!(b.has_room_for_waived(50));
+		assert!(!b.has_room_for_waived(51));
+		b.occupy(1);
+		assert!(b.has_room_for_waived(1));
+		b.occupy(1);
+		assert!(!b.has_room_for_waived(1));
+		assert!(b.has_room(1));
 	}
 }
