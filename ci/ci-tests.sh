@@ -28,20 +28,63 @@ mkdir -p "$LOG_DIR"
 # scheduled within a second, and deadlocks about once in four runs of its module on two loaded
 # cores, with or without the fork's resource manager. Such a suite is run once more.
 SUITE_TIMEOUT_SECONDS=900
+# Waiting the whole SUITE_TIMEOUT_SECONDS for that deadlock cost a quarter of an hour: a test
+# libtest has warned about (it runs for over 60 seconds) that still has no result this long
+# after the warning is hung, and its suite is stopped then. Zero leaves it to the timeout (for
+# suites whose tests run for minutes, as the fuzz replay's).
+HUNG_TEST_GRACE_SECONDS=${HUNG_TEST_GRACE_SECONDS:-240}
+
+# The tests of the suite log $1 that libtest warned about and that have no result yet.
+unfinished_slow_tests() {
+	awk '
+		/^test .* has been running for over/ {
+			name = $0; sub(/^test /, "", name); sub(/ has been running.*/, "", name); slow[name] = 1
+		}
+		/^test .* \.\.\. / { finished[$2] = 1 }
+		END { for (name in slow) if (!(name in finished)) print name }
+	' "$1"
+}
+
+# Runs cargo test once into the log $1, showing it as it goes; exits 124 when the suite timed out
+# or hung.
+run_suite() {
+	local log=$1
+	shift
+	timeout --kill-after=10 "$SUITE_TIMEOUT_SECONDS" cargo test --profile "$PROFILE" "$@" \
+		>"$log" 2>&1 &
+	local suite=$!
+	tail -n +1 -f --pid="$suite" "$log" &
+	local shown=$!
+	local -A warned_at=()
+	while kill -0 "$suite" 2>/dev/null; do
+		sleep 5
+		[ "$HUNG_TEST_GRACE_SECONDS" -gt 0 ] || continue
+		local test
+		for test in $(unfinished_slow_tests "$log"); do
+			: "${warned_at[$test]:=$SECONDS}"
+			if [ $((SECONDS - warned_at[$test])) -ge "$HUNG_TEST_GRACE_SECONDS" ]; then
+				# timeout(1) takes SIGALRM for its own limit: it stops the suite and exits 124.
+				kill -ALRM "$suite" 2>/dev/null || true
+			fi
+		done
+	done
+	local rc=0
+	wait "$suite" || rc=$?
+	wait "$shown" || true
+	return "$rc"
+}
 
 # Runs cargo test, keeping the output, and prints upstream-style counts per test binary.
 run_tests() {
 	local log="$LOG_DIR/$1.log"
 	shift
 	local rc=0
-	timeout --kill-after=10 "$SUITE_TIMEOUT_SECONDS" cargo test --profile "$PROFILE" "$@" 2>&1 |
-		tee "$log" || rc=$?
+	run_suite "$log" "$@" || rc=$?
 	if [ "$rc" = 124 ]; then
 		echo "--- the suite hung ($(grep -o '^test .* has been running for over' "$log" |
 			sed 's/^test \(.*\) has been.*/\1/' | tr '\n' ' ')); running it once more"
 		rc=0
-		timeout --kill-after=10 "$SUITE_TIMEOUT_SECONDS" cargo test --profile "$PROFILE" "$@" 2>&1 |
-			tee "$log" || rc=$?
+		run_suite "$log" "$@" || rc=$?
 	fi
 	echo "--- test counts ($*):"
 	awk '
@@ -103,7 +146,7 @@ step "tests, every decision given later" deferred_queue_mode_tests
 # The slow targets replay every regression case and a fixed sample of their corpus;
 # ci/ci-full.sh replays everything (`FUZZ_REPLAY=all`).
 fuzz_replay() {
-	RUSTFLAGS="--cfg fuzzing" run_tests fuzz --manifest-path fuzz/Cargo.toml
+	RUSTFLAGS="--cfg fuzzing" HUNG_TEST_GRACE_SECONDS=0 run_tests fuzz --manifest-path fuzz/Cargo.toml
 }
 step "fuzz replay: regressions + corpus sample" fuzz_replay
 step "patch tooling test" ci/test-series.sh
