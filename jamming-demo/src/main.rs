@@ -16,6 +16,7 @@
 use jamming_demo::report::{self, Summary};
 use jamming_demo::scenario::WEEK_SECS;
 use jamming_demo::{run, trace, ManagerMode, RunResult, Scenario, SimulationConfig};
+use lightning_resource_manager::UnmarkedProtectedPolicy;
 
 use clap::parser::ValueSource;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
@@ -87,6 +88,22 @@ fn command() -> Command {
 				.help("When the attack starts; the reputation attacker builds reputation before"),
 		)
 		.arg(
+			Arg::new("honest-without-marker")
+				.long("honest-without-marker")
+				.action(ArgAction::SetTrue)
+				.help("Honest senders leave the upgrade_accountability marker out of their onions"),
+		)
+		.arg(
+			Arg::new("unmarked-policy")
+				.long("unmarked-policy")
+				.value_parser(["forward", "fail"])
+				.default_value("forward")
+				.help(
+					"What the manager does with an HTLC without the marker that only protected \
+					 resources could take: forward it unaccountable, or fail it",
+				),
+		)
+		.arg(
 			Arg::new("jobs")
 				.long("jobs")
 				.value_parser(value_parser!(u64).range(1..))
@@ -131,6 +148,12 @@ fn config(matches: &ArgMatches, scenario: Scenario, mode: ManagerMode) -> Simula
 	if !long_horizon(matches) || given("attack-start-hours") {
 		config.attack_start_secs = matches.get_one::<u64>("attack-start-hours").unwrap() * 3600;
 	}
+	config.honest_upgrade_marker = !matches.get_flag("honest-without-marker");
+	config.unmarked_protected = match matches.get_one::<String>("unmarked-policy").unwrap().as_str()
+	{
+		"fail" => UnmarkedProtectedPolicy::Fail,
+		_ => UnmarkedProtectedPolicy::ForwardUnaccountable,
+	};
 	config
 }
 
@@ -161,6 +184,8 @@ fn run_child(
 		.args(["--hours", &matches.get_one::<u64>("hours").unwrap().to_string()])
 		.arg("--attack-start-hours")
 		.arg(matches.get_one::<u64>("attack-start-hours").unwrap().to_string())
+		.args(["--unmarked-policy", matches.get_one::<String>("unmarked-policy").unwrap()])
+		.args(matches.get_flag("honest-without-marker").then_some("--honest-without-marker"))
 		.stdin(Stdio::null())
 		.stdout(Stdio::null())
 		.stderr(Stdio::piped())

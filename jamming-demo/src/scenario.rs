@@ -12,6 +12,8 @@
 use core::fmt;
 use core::str::FromStr;
 
+use lightning_resource_manager::UnmarkedProtectedPolicy;
+
 /// The attack a run simulates, on top of the same honest traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scenario {
@@ -164,6 +166,12 @@ pub struct SimulationConfig {
 	pub attack_start_secs: u64,
 	/// How many payments each honest sender makes per simulated hour, on average.
 	pub honest_payments_per_hour: f64,
+	/// Whether honest senders put the `upgrade_accountability` marker in their onions, as
+	/// senders that follow the proposal do; software that does not know it yet does not.
+	pub honest_upgrade_marker: bool,
+	/// What the target's manager does with HTLCs without the marker that only protected
+	/// resources could take.
+	pub unmarked_protected: UnmarkedProtectedPolicy,
 }
 
 impl SimulationConfig {
@@ -176,6 +184,8 @@ impl SimulationConfig {
 			duration_secs: 24 * 3600,
 			attack_start_secs: 4 * 3600,
 			honest_payments_per_hour: 10.0,
+			honest_upgrade_marker: true,
+			unmarked_protected: UnmarkedProtectedPolicy::ForwardUnaccountable,
 		}
 	}
 
@@ -184,12 +194,10 @@ impl SimulationConfig {
 	/// attack.
 	pub fn long_horizon(scenario: Scenario, mode: ManagerMode, seed: u64) -> Self {
 		Self {
-			scenario,
-			mode,
-			seed,
 			duration_secs: 10 * WEEK_SECS,
 			attack_start_secs: 8 * WEEK_SECS,
 			honest_payments_per_hour: 30.0,
+			..Self::new(scenario, mode, seed)
 		}
 	}
 }

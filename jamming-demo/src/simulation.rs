@@ -94,16 +94,20 @@ pub(crate) const REPUTATION_PAYMENT_MSAT: u64 = 1_000_000;
 pub(crate) const BURST_SIZE: u64 = 20;
 pub(crate) const BURST_WINDOW_SECS: u64 = 3600;
 
-/// The onion fields of every payment the demo makes.
+/// The onion fields of a payment of `kind`.
 ///
-/// Every sender allows the hops of its payments to upgrade them to `accountable` (the
-/// `upgrade_accountability` onion marker), which lets the default manager give them congestion
-/// and protected resources: honest senders because they resolve quickly, the attacker because it
-/// takes every resource it can get.
+/// The attacker allows the hops of its payments to upgrade them to `accountable` (the
+/// `upgrade_accountability` onion marker), as it takes every resource it can get; honest senders
+/// do unless [`SimulationConfig::honest_upgrade_marker`] says their software does not know the
+/// marker.
 fn onion_fields(
-	_kind: PaymentKind, secret: PaymentSecret, amount_msat: u64,
+	kind: PaymentKind, secret: PaymentSecret, amount_msat: u64, config: &SimulationConfig,
 ) -> RecipientOnionFields {
-	RecipientOnionFields::secret_only(secret, amount_msat).with_upgrade_accountability()
+	let onion = RecipientOnionFields::secret_only(secret, amount_msat);
+	match kind {
+		PaymentKind::Honest | PaymentKind::HonestToSink if !config.honest_upgrade_marker => onion,
+		_ => onion.with_upgrade_accountability(),
+	}
 }
 
 /// The cumulative counters of a run at one point in simulated time.
@@ -338,7 +342,7 @@ struct Simulation<'n, 'a, 'b, 'c> {
 	attacker_in_flight: [u64; 2],
 	/// Whether the attacker sets `accountable` on the HTLCs it sends.
 	attacker_accountable: bool,
-	attack_start_secs: u64,
+	config: SimulationConfig,
 	result: RunResult,
 }
 
@@ -376,7 +380,7 @@ impl<'n, 'a, 'b, 'c> Simulation<'n, 'a, 'b, 'c> {
 			// No route: the sender's channel has no slot or liquidity left.
 			Err(_) => return,
 		};
-		let onion = onion_fields(kind, secret, amount_msat);
+		let onion = onion_fields(kind, secret, amount_msat, &self.config);
 		let id = PaymentId(hash.0);
 		let sent_at_secs = self.elapsed_secs();
 		if self.nodes[sender].node.send_payment_with_route(route, hash, onion, id).is_err() {
@@ -426,7 +430,7 @@ impl<'n, 'a, 'b, 'c> Simulation<'n, 'a, 'b, 'c> {
 			PaymentKind::Attacker { route } => {
 				self.attacker_in_flight[route] -= 1;
 				self.result.attacker_fees_paid_msat += fee_paid_msat.unwrap_or(0);
-				if payment.sent_at_secs < self.attack_start_secs {
+				if payment.sent_at_secs < self.config.attack_start_secs {
 					self.result.attacker_fees_before_attack_msat += fee_paid_msat.unwrap_or(0);
 				}
 				let held_secs = self.elapsed_secs() - payment.sent_at_secs;
@@ -601,7 +605,11 @@ pub(crate) fn target_manager(config: &SimulationConfig) -> Option<Arc<TargetMana
 		ManagerMode::Shadow | ManagerMode::Enforce => {
 			let mode =
 				if config.mode == ManagerMode::Shadow { Mode::Shadow } else { Mode::Enforce };
-			let manager_config = ResourceManagerConfig { mode, ..Default::default() };
+			let manager_config = ResourceManagerConfig {
+				mode,
+				unmarked_protected: config.unmarked_protected,
+				..Default::default()
+			};
 			let mut salt_seed = [0; 32];
 			salt_seed[..8].copy_from_slice(&config.seed.to_le_bytes());
 			let entropy = Arc::new(RandomBytes::new(salt_seed));
@@ -683,7 +691,7 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 		payments: HashMap::new(),
 		attacker_in_flight: [0; 2],
 		attacker_accountable: false,
-		attack_start_secs: config.attack_start_secs,
+		config: *config,
 		result: RunResult::default(),
 	};
 	sim.pump();

@@ -491,7 +491,11 @@ impl<'c> Trace<'c> {
 			Sender::Honest => self.result.honest_attempted += 1,
 			_ => self.result.honest_to_sink += 1,
 		}
-		self.forward(Route::new(incoming, outgoing), amount_msat, who, on_arrival);
+		let route = Route {
+			upgrade_marker: self.config.honest_upgrade_marker,
+			..Route::new(incoming, outgoing)
+		};
+		self.forward(route, amount_msat, who, on_arrival);
 	}
 }
 

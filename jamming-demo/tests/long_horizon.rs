@@ -13,6 +13,7 @@
 
 use jamming_demo::report::{self, Summary};
 use jamming_demo::{trace, ManagerMode, RunResult, Scenario, SimulationConfig};
+use lightning_resource_manager::{ResourceManagerConfig, UnmarkedProtectedPolicy};
 
 use std::collections::HashMap;
 
@@ -104,6 +105,52 @@ fn enforce_meets_the_proposals_criteria_over_weeks() {
 		let enforced = &summaries[&(scenario, ManagerMode::Enforce)];
 		assert!(enforced.attacker_fees_before_attack_msat > 10_000_000, "{scenario}");
 	}
+}
+
+/// The default [`UnmarkedProtectedPolicy`] is the one the demo favours: with honest senders whose
+/// software does not set the `upgrade_accountability` marker, failing their HTLCs on protected
+/// resources leaves them nothing once an attacker fills the general bucket, while forwarding
+/// them costs nothing in protection, as an unmarked HTLC pays for protected resources too.
+#[test]
+fn the_default_unmarked_policy_is_the_one_the_demo_favours() {
+	let run = |scenario, unmarked_protected| {
+		let config = SimulationConfig {
+			honest_upgrade_marker: false,
+			unmarked_protected,
+			..SimulationConfig::long_horizon(scenario, ManagerMode::Enforce, SEED)
+		};
+		let peacetime = trace::run(
+			&SimulationConfig { scenario: Scenario::Peacetime, ..config },
+			&mut |_, _| {},
+		);
+		Summary::new(&config, &trace::run(&config, &mut |_, _| {}), &peacetime)
+	};
+	let (forward, fail) =
+		(UnmarkedProtectedPolicy::ForwardUnaccountable, UnmarkedProtectedPolicy::Fail);
+	assert_eq!(ResourceManagerConfig::default().unmarked_protected, forward);
+
+	let mut failing_hurts = false;
+	for scenario in [Scenario::JitWaiverAbuse, Scenario::CongestionAbuse, Scenario::AboutTurn] {
+		let (forwarded, failed) = (run(scenario, forward), run(scenario, fail));
+		println!(
+			"{scenario}: honest success {:.1}% forwarding, {:.1}% failing; protected HTLC-hours \
+			 {} forwarding, {} failing",
+			forwarded.honest_success_percent,
+			failed.honest_success_percent,
+			forwarded.attacker_protected_htlc_secs / 3600,
+			failed.attacker_protected_htlc_secs / 3600,
+		);
+		assert!(forwarded.honest_success_goal_met(), "{scenario}: {forwarded:?}");
+		failing_hurts |= !failed.honest_success_goal_met();
+		// Forwarding them does not let the attacker hold protected resources for longer.
+		let (with_forward, with_fail) =
+			(forwarded.attacker_protected_htlc_secs, failed.attacker_protected_htlc_secs);
+		assert!(
+			with_forward <= with_fail + with_fail / 20,
+			"{scenario}: {with_forward} s vs {with_fail} s"
+		);
+	}
+	assert!(failing_hurts);
 }
 
 #[test]
