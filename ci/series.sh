@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The fork as a patch series against upstream rust-lightning.
 #
-# `lightning/` and `lightning-background-processor/` are materialized trees: the pinned
-# release's sources from the registry (checksums verified against `ci/upstream.lock`) plus
-# `patches/`, each patch a commit in a second git repository kept in `.git/series` whose work
-# tree is the project root and which tracks only those two trees.
+# `lightning/`, `lightning-background-processor/` and `lightning-invoice/` are materialized
+# trees: the pinned release's sources from the registry (checksums verified against
+# `ci/upstream.lock`) plus `patches/`, each patch a commit in a second git repository kept in
+# `.git/series` whose work tree is the project root and which tracks only those trees.
 #
 # Usage: ci/series.sh COMMAND
 #   apply            materialize the trees (idempotent; refuses to touch unexported work)
@@ -26,8 +26,10 @@ SERIES_GIT_DIR="$MAIN_GIT_DIR/series"
 # Where `export` last left the trees and patches/ identical: "<HEAD> <patches fingerprint>".
 SYNC_FILE="$SERIES_GIT_DIR/ldk-series-synced"
 # The crates materialized from the registry, and every path the series may touch: upstream's
-# pending_changelog/ has no registry crate, so patches create it.
-CRATES=(lightning lightning-background-processor)
+# pending_changelog/ has no registry crate, so patches create it. Each crate is taken at the
+# version the release's `lightning-background-processor` locks (lightning-invoice has its own
+# numbering).
+CRATES=(lightning lightning-background-processor lightning-invoice)
 TREES=("${CRATES[@]}" pending_changelog)
 BASE_TAG=upstream
 BRANCH=series
@@ -86,14 +88,32 @@ fetch_manifest() {
 	EOF
 }
 
-# The lockfile's sha256 for registry crate $1 at the pinned release.
+# The version of registry crate $1 in ci/upstream.lock (the one the pinned release uses).
+locked_version() {
+	awk -v name="$1" '
+		/^\[\[package\]\]/ { n = "" }
+		/^name = / { n = $3; gsub(/"/, "", n) }
+		/^version = / { v = $3; gsub(/"/, "", v); if (n == name) print v }
+	' "$ROOT/ci/upstream.lock" | head -n 1
+}
+
+# The lockfile's sha256 for registry crate $1 at its locked version.
 locked_checksum() {
-	awk -v name="$1" -v ver="$RELEASE" '
+	awk -v name="$1" -v ver="$(locked_version "$1")" '
 		/^\[\[package\]\]/ { n = ""; v = "" }
 		/^name = / { n = $3; gsub(/"/, "", n) }
 		/^version = / { v = $3; gsub(/"/, "", v) }
 		/^checksum = / { c = $3; gsub(/"/, "", c); if (n == name && v == ver) print c }
 	' "$ROOT/ci/upstream.lock"
+}
+
+# What the pristine base holds: the release and its crates, each at its version.
+base_identity() {
+	local crate
+	printf '%s' "$RELEASE"
+	for crate in "${CRATES[@]}"; do
+		printf ' %s-%s' "$crate" "$(locked_version "$crate")"
+	done
 }
 
 cmd_lock() {
@@ -107,13 +127,13 @@ cmd_lock() {
 # Unpacks the pristine crates of the pinned release into $PRISTINE_DIR/<crate>, after checking
 # each downloaded .crate against the checksum recorded in ci/upstream.lock.
 fetch_pristine() {
-	local crate sum file found
+	local crate sum file found version
 	[ -f "$ROOT/ci/upstream.lock" ] || die "ci/upstream.lock is missing: run 'ci/series.sh lock'"
 	for crate in "${CRATES[@]}"; do
 		[ -n "$(locked_checksum "$crate")" ] ||
-			die "ci/upstream.lock has no $crate $RELEASE: run 'ci/series.sh lock' after changing the release"
+			die "ci/upstream.lock has no $crate for $RELEASE: run 'ci/series.sh lock' after changing the release"
 	done
-	if [ -f "$PRISTINE_DIR/.verified" ]; then return; fi
+	if [ "$(cat "$PRISTINE_DIR/.verified" 2>/dev/null)" = "$(base_identity)" ]; then return; fi
 	fetch_manifest
 	cp "$ROOT/ci/upstream.lock" "$FETCH_DIR/Cargo.lock"
 	cargo fetch --locked --quiet --manifest-path "$FETCH_DIR/Cargo.toml" ||
@@ -122,28 +142,29 @@ fetch_pristine() {
 	mkdir -p "$PRISTINE_DIR"
 	for crate in "${CRATES[@]}"; do
 		sum=$(locked_checksum "$crate")
+		version=$(locked_version "$crate")
 		found=""
-		for file in "$CARGO_HOME"/registry/cache/*/"$crate-$RELEASE.crate"; do
+		for file in "$CARGO_HOME"/registry/cache/*/"$crate-$version.crate"; do
 			[ -f "$file" ] || continue
 			if [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sum" ]; then
 				found=$file
 				break
 			fi
 		done
-		[ -n "$found" ] || die "no downloaded $crate-$RELEASE.crate matches sha256 $sum of ci/upstream.lock"
+		[ -n "$found" ] || die "no downloaded $crate-$version.crate matches sha256 $sum of ci/upstream.lock"
 		mkdir -p "$PRISTINE_DIR/unpack"
 		tar -xzf "$found" -C "$PRISTINE_DIR/unpack"
-		mv "$PRISTINE_DIR/unpack/$crate-$RELEASE" "$PRISTINE_DIR/$crate"
+		mv "$PRISTINE_DIR/unpack/$crate-$version" "$PRISTINE_DIR/$crate"
 		# Publishing artefacts that are not part of the upstream repository's tree.
 		rm -f "$PRISTINE_DIR/$crate/.cargo_vcs_info.json" "$PRISTINE_DIR/$crate/Cargo.toml.orig"
 		# The normalized manifest drops `[lints] workspace = true`; point it back at the
 		# workspace's copy of upstream's lint table.
 		grep -q '^\[lints\]' "$PRISTINE_DIR/$crate/Cargo.toml" ||
 			printf '\n[lints]\nworkspace = true\n' >>"$PRISTINE_DIR/$crate/Cargo.toml"
-		say "verified $crate $RELEASE (sha256 $sum)"
+		say "verified $crate $version (sha256 $sum)"
 	done
 	rmdir "$PRISTINE_DIR/unpack"
-	touch "$PRISTINE_DIR/.verified"
+	base_identity >"$PRISTINE_DIR/.verified"
 }
 
 patch_files() {
@@ -182,9 +203,10 @@ materialize() {
 	GIT_AUTHOR_NAME="rust-lightning" GIT_AUTHOR_EMAIL="upstream@ldk-fork.invalid" \
 		GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" \
 		sgit_at "$git_dir" "$work_tree" commit --quiet -m "Upstream $RELEASE as published on crates.io" \
-		-m "lightning and lightning-background-processor $RELEASE, unpacked from the registry
-with their sha256 checked against ci/upstream.lock. The normalized manifests get
-\`[lints] workspace = true\` back, which publishing strips." -m "Upstream-Release: $RELEASE"
+		-m "$(printf '%s, ' "${CRATES[@]}" | sed 's/, $//') as the release locks them, unpacked from
+the registry with their sha256 checked against ci/upstream.lock. The normalized manifests get
+\`[lints] workspace = true\` back, which publishing strips." -m "Upstream-Release: $RELEASE
+Upstream-Base: $(base_identity)"
 	sgit_at "$git_dir" "$work_tree" tag -f "$BASE_TAG" >/dev/null
 	if [ ${#patches[@]} -gt 0 ]; then
 		if ! sgit_at "$git_dir" "$work_tree" am --quiet --committer-date-is-author-date \
@@ -197,6 +219,13 @@ with their sha256 checked against ci/upstream.lock. The normalized manifests get
 
 base_release() {
 	sgit log -1 --format=%B "$BASE_TAG" 2>/dev/null | sed -n 's/^Upstream-Release: //p'
+}
+
+# Whether the trees' pristine base is the one this script materializes (the release, and the
+# same crates at the same versions).
+base_is_current() {
+	[ "$(sgit log -1 --format=%B "$BASE_TAG" 2>/dev/null | sed -n 's/^Upstream-Base: //p')" = \
+		"$(base_identity)" ]
 }
 
 # Writes the series (commits after the base tag) as format-patch files into directory $1.
@@ -271,13 +300,13 @@ cmd_apply() {
 	fetch_pristine
 	if [ -d "$SERIES_GIT_DIR" ]; then
 		assess_trees || state=$?
-		if [ $state -eq 0 ] && [ "$(base_release)" = "$RELEASE" ]; then
+		if [ $state -eq 0 ] && base_is_current; then
 			record_sync
 			say "trees are up to date with patches/ ($(patch_files | wc -l) patches on upstream $RELEASE)"
 			return
 		fi
 	elif trees_exist; then
-		die "lightning/ or lightning-background-processor/ exists but is not a materialized tree
+		die "one of ${TREES[*]} exists but is not a materialized tree
   (no series repository in .git/series); move it away and run 'ci/series.sh apply' again"
 	fi
 	# Nothing unexported: build the series afresh aside, then move the trees to it. Files that
@@ -364,7 +393,7 @@ cmd_check() {
 		*) failed=1 ;;
 		esac
 	elif trees_exist; then
-		say "FAIL: lightning/ or lightning-background-processor/ exists without a series repository"
+		say "FAIL: one of ${TREES[*]} exists without a series repository"
 		failed=1
 	else
 		say "ok: nothing materialized"

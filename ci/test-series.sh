@@ -53,12 +53,25 @@ S="$A/ci/series.sh"
 cd "$A"
 expect_ok "apply materializes a fresh clone" "$S" apply
 [ -f lightning/src/lib.rs ] && [ -f lightning-background-processor/src/lib.rs ] &&
-	ok "both trees exist" || fail "both trees exist"
+	[ -f lightning-invoice/src/lib.rs ] && ok "the trees exist" || fail "the trees exist"
 expect_ok "check passes on the pristine series" "$S" check
 mtime_before=$(stat -c %Y lightning/src/lib.rs)
 expect_ok "apply again (idempotent)" "$S" apply
 [ "$(stat -c %Y lightning/src/lib.rs)" = "$mtime_before" ] &&
 	ok "idempotent apply touches no file" || fail "idempotent apply touches no file"
+
+# Trees made on another base (here: before lightning-invoice was materialized) move to the
+# current one, committed in the scratch repository so that its series.sh can be varied.
+sed -i 's/^CRATES=(lightning lightning-background-processor lightning-invoice)$/CRATES=(lightning lightning-background-processor)/' "$S"
+grep -q '^CRATES=(lightning lightning-background-processor)$' "$S" || fail "the crate list to vary"
+rm -rf lightning-invoice
+expect_ok "apply moves the trees to a smaller base" "$S" apply
+[ ! -e lightning-invoice ] && ok "the dropped crate is gone" || fail "the dropped crate is gone"
+git -C "$A" checkout --quiet -- ci/series.sh
+expect_ok "apply moves the trees to the current base" "$S" apply
+[ -f lightning-invoice/src/lib.rs ] && ok "the added crate is materialized" ||
+	fail "the added crate is materialized"
+expect_ok "check passes on the current base" "$S" check
 
 # Unexported edits: a changed file and a brand-new file are both refused, and both survive.
 echo "// an edit of the tooling test" >>lightning/src/lib.rs
