@@ -325,36 +325,10 @@ fn plot(
 	Ok(())
 }
 
-/// Runs every run on the trace, `jobs` at once, advancing `bar`.
-fn run_on_trace(
-	matches: &ArgMatches, runs: &[(Scenario, ManagerMode)], jobs: usize, bar: &ProgressBar,
-) -> HashMap<(Scenario, ManagerMode), RunResult> {
-	let queue = Mutex::new(runs.to_vec());
-	let results = Mutex::new(HashMap::new());
-	std::thread::scope(|scope| {
-		for _ in 0..jobs.min(runs.len()) {
-			scope.spawn(|| loop {
-				let next = queue.lock().unwrap().pop();
-				let (scenario, mode) = match next {
-					Some(run) => run,
-					None => return,
-				};
-				let mut reported = 0;
-				let result = trace::run(&config(matches, scenario, mode), &mut |done, total| {
-					let steps = done * PROGRESS_STEPS / total;
-					bar.inc(steps - reported);
-					reported = steps;
-				});
-				results.lock().unwrap().insert((scenario, mode), result);
-			});
-		}
-	});
-	results.into_inner().unwrap()
-}
-
-/// Runs every run on in-process nodes, each in a child process, `jobs` at once, advancing `bar`.
-fn run_on_nodes(
-	matches: &ArgMatches, runs: &[(Scenario, ManagerMode)], jobs: usize, bar: &ProgressBar,
+/// Runs every run with `run_one`, `jobs` at once; returns the results, or every failure.
+fn run_all(
+	runs: &[(Scenario, ManagerMode)], jobs: usize,
+	run_one: &(dyn Fn(Scenario, ManagerMode) -> Result<RunResult, String> + Sync),
 ) -> Result<HashMap<(Scenario, ManagerMode), RunResult>, Vec<String>> {
 	let queue = Mutex::new(runs.to_vec());
 	let results = Mutex::new(HashMap::new());
@@ -367,8 +341,7 @@ fn run_on_nodes(
 					Some(run) => run,
 					None => return,
 				};
-				bar.set_message(format!("{scenario}/{mode}"));
-				match run_child(matches, scenario, mode, bar) {
+				match run_one(scenario, mode) {
 					Ok(result) => {
 						results.lock().unwrap().insert((scenario, mode), result);
 					},
@@ -382,6 +355,18 @@ fn run_on_nodes(
 		true => Ok(results.into_inner().unwrap()),
 		false => Err(failures),
 	}
+}
+
+/// Runs one scenario and mode on the trace, in this process, advancing `bar`.
+fn run_on_trace(
+	matches: &ArgMatches, scenario: Scenario, mode: ManagerMode, bar: &ProgressBar,
+) -> RunResult {
+	let mut reported = 0;
+	trace::run(&config(matches, scenario, mode), &mut |done, total| {
+		let steps = done * PROGRESS_STEPS / total;
+		bar.inc(steps - reported);
+		reported = steps;
+	})
 }
 
 fn main() {
@@ -438,17 +423,21 @@ fn main() {
 			.unwrap()
 			.progress_chars("=> "),
 	);
-	let results = match on_trace {
-		true => run_on_trace(&matches, &runs, jobs, &bar),
-		false => match run_on_nodes(&matches, &runs, jobs, &bar) {
-			Ok(results) => results,
-			Err(failures) => {
-				bar.finish_and_clear();
-				for failure in failures {
-					eprintln!("{failure}");
-				}
-				std::process::exit(1);
-			},
+	let results = run_all(&runs, jobs, &|scenario, mode| match on_trace {
+		true => Ok(run_on_trace(&matches, scenario, mode, &bar)),
+		false => {
+			bar.set_message(format!("{scenario}/{mode}"));
+			run_child(&matches, scenario, mode, &bar)
+		},
+	});
+	let results = match results {
+		Ok(results) => results,
+		Err(failures) => {
+			bar.finish_and_clear();
+			for failure in failures {
+				eprintln!("{failure}");
+			}
+			std::process::exit(1);
 		},
 	};
 	bar.finish_and_clear();

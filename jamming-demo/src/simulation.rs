@@ -598,6 +598,42 @@ pub(crate) fn honest_payments(
 	payments
 }
 
+/// Raises `peaks` to the use of the manager's buckets now, summed over its channels.
+pub(crate) fn record_bucket_peaks(
+	manager: &TargetManager, now_secs: u64, peaks: &mut [BucketPeak; 3],
+) {
+	let mut used = [BucketPeak::default(); 3];
+	for snapshot in manager.channel_snapshots(now_secs) {
+		let buckets = [snapshot.general, snapshot.congestion, snapshot.protected];
+		for (total, usage) in used.iter_mut().zip(buckets) {
+			total.slots += usage.used_slots as u64;
+			total.slot_limit += usage.limits.slots as u64;
+			total.liquidity_msat += usage.used_liquidity_msat;
+		}
+	}
+	for (peak, now) in peaks.iter_mut().zip(used) {
+		peak.slots = peak.slots.max(now.slots);
+		peak.slot_limit = now.slot_limit;
+		peak.liquidity_msat = peak.liquidity_msat.max(now.liquidity_msat);
+	}
+}
+
+/// What the manager saw over a run in `mode`, with the bucket `peaks` recorded along it.
+pub(crate) fn manager_report(
+	manager: &TargetManager, mode: ManagerMode, peaks: [BucketPeak; 3],
+) -> ManagerReport {
+	let stats = manager.stats();
+	let rejected = match mode {
+		ManagerMode::Shadow => stats.would_have_failed,
+		_ => stats.failed,
+	};
+	ManagerReport {
+		buckets: peaks,
+		rejected: rejected.total(),
+		rejected_for_reputation: rejected.insufficient_reputation,
+	}
+}
+
 /// The target's default manager for `config`'s mode, `None` for [`ManagerMode::Noop`].
 pub(crate) fn target_manager(config: &SimulationConfig) -> Option<Arc<TargetManager>> {
 	match config.mode {
@@ -747,20 +783,7 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 		sim.pump();
 
 		if let Some(manager) = &manager {
-			let mut used = [BucketPeak::default(); 3];
-			for snapshot in manager.channel_snapshots(clock.now_secs()) {
-				let buckets = [snapshot.general, snapshot.congestion, snapshot.protected];
-				for (total, usage) in used.iter_mut().zip(buckets) {
-					total.slots += usage.used_slots as u64;
-					total.slot_limit += usage.limits.slots as u64;
-					total.liquidity_msat += usage.used_liquidity_msat;
-				}
-			}
-			for (peak, now) in peaks.iter_mut().zip(used) {
-				peak.slots = peak.slots.max(now.slots);
-				peak.slot_limit = now.slot_limit;
-				peak.liquidity_msat = peak.liquidity_msat.max(now.liquidity_msat);
-			}
+			record_bucket_peaks(manager, clock.now_secs(), &mut peaks);
 		}
 		if new_block || tick == ticks {
 			sim.result.timeline.push(Sample {
@@ -797,16 +820,7 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 				"forwards over channel {scid} bypassed the resource manager"
 			);
 		}
-		let stats = manager.stats();
-		let rejected = match config.mode {
-			ManagerMode::Shadow => stats.would_have_failed,
-			_ => stats.failed,
-		};
-		result.manager = Some(ManagerReport {
-			buckets: peaks,
-			rejected: rejected.total(),
-			rejected_for_reputation: rejected.insufficient_reputation,
-		});
+		result.manager = Some(manager_report(manager, config.mode, peaks));
 	}
 	result
 }

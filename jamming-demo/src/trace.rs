@@ -32,7 +32,7 @@
 //!
 //! [`DefaultResourceManager`]: lightning_resource_manager::DefaultResourceManager
 
-use crate::scenario::{ManagerMode, Scenario, SimulationConfig};
+use crate::scenario::{Scenario, SimulationConfig};
 use crate::simulation::*;
 
 use lightning::chain::channelmonitor::HTLC_FAIL_BACK_BUFFER;
@@ -549,21 +549,9 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 		trace.resolve_due(trace.now_secs + TICK_SECS - 1);
 
 		if let Some(manager) = &trace.manager {
+			// Once a block: a snapshot walks every channel, JIT channels included.
 			if new_block {
-				let mut used = [BucketPeak::default(); 3];
-				for snapshot in manager.channel_snapshots(trace.now_secs) {
-					let buckets = [snapshot.general, snapshot.congestion, snapshot.protected];
-					for (total, usage) in used.iter_mut().zip(buckets) {
-						total.slots += usage.used_slots as u64;
-						total.slot_limit += usage.limits.slots as u64;
-						total.liquidity_msat += usage.used_liquidity_msat;
-					}
-				}
-				for (peak, now) in peaks.iter_mut().zip(used) {
-					peak.slots = peak.slots.max(now.slots);
-					peak.slot_limit = now.slot_limit;
-					peak.liquidity_msat = peak.liquidity_msat.max(now.liquidity_msat);
-				}
+				record_bucket_peaks(manager, trace.now_secs, &mut peaks);
 			}
 		}
 		if elapsed % sample_every == 0 || tick == ticks {
@@ -598,16 +586,7 @@ pub fn run(config: &SimulationConfig, progress: &mut dyn FnMut(u64, u64)) -> Run
 		}
 	}
 	if let Some(manager) = &trace.manager {
-		let stats = manager.stats();
-		let rejected = match config.mode {
-			ManagerMode::Shadow => stats.would_have_failed,
-			_ => stats.failed,
-		};
-		result.manager = Some(ManagerReport {
-			buckets: peaks,
-			rejected: rejected.total(),
-			rejected_for_reputation: rejected.insufficient_reputation,
-		});
+		result.manager = Some(manager_report(manager, config.mode, peaks));
 	}
 	result
 }
