@@ -28,15 +28,16 @@ use crate::scenario::{ManagerMode, Scenario, SimulationConfig};
 
 use lightning::bitcoin::hashes::sha256::Hash as Sha256;
 use lightning::bitcoin::hashes::Hash;
+use lightning::bolt11_invoice::Bolt11Invoice;
 use lightning::chain::Confirm;
 use lightning::events::Event;
-use lightning::ln::channelmanager::PaymentId;
+use lightning::ln::channelmanager::{Bolt11InvoiceParameters, PaymentId};
 use lightning::ln::functional_test_utils::*;
 use lightning::ln::msgs::{BaseMessageHandler, ChannelMessageHandler, MessageSendEvent};
 use lightning::ln::outbound_payment::RecipientOnionFields;
 use lightning::routing::router::{PaymentParameters, RouteParameters};
 use lightning::sign::RandomBytes;
-use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
 use lightning::util::logger::{Logger, Record};
 use lightning::util::test_utils::TestResourceManager;
 use lightning_resource_manager::{DefaultResourceManager, Mode, ResourceManagerConfig};
@@ -94,19 +95,32 @@ pub(crate) const REPUTATION_PAYMENT_MSAT: u64 = 1_000_000;
 pub(crate) const BURST_SIZE: u64 = 20;
 pub(crate) const BURST_WINDOW_SECS: u64 = 3600;
 
-/// The onion fields of a payment of `kind`.
+/// Whether the receiver's invoice for a payment of `kind` says it resolves the payment promptly
+/// (BOLT 11 field `a`): honest receivers say so exactly when they claim or fail it at once, not
+/// when they hold it; the attacker says so whatever it does, as it takes every resource it can
+/// get.
+pub(crate) fn invoice_is_accountable(attacker: bool, on_arrival: OnArrival) -> bool {
+	attacker || on_arrival != OnArrival::Hold
+}
+
+/// The onion fields a sender builds from the receiver's invoice, as
+/// [`ChannelManager::pay_for_bolt11_invoice`] does: the `upgrade_accountability` marker exactly
+/// when the invoice is accountable, unless [`SimulationConfig::honest_upgrade_marker`] says
+/// honest senders' software does not know the marker.
 ///
-/// The attacker allows the hops of its payments to upgrade them to `accountable` (the
-/// `upgrade_accountability` onion marker), as it takes every resource it can get; honest senders
-/// do unless [`SimulationConfig::honest_upgrade_marker`] says their software does not know the
-/// marker.
+/// [`ChannelManager::pay_for_bolt11_invoice`]: lightning::ln::channelmanager::ChannelManager::pay_for_bolt11_invoice
 fn onion_fields(
-	kind: PaymentKind, secret: PaymentSecret, amount_msat: u64, config: &SimulationConfig,
+	kind: PaymentKind, invoice: &Bolt11Invoice, amount_msat: u64, config: &SimulationConfig,
 ) -> RecipientOnionFields {
-	let onion = RecipientOnionFields::secret_only(secret, amount_msat);
-	match kind {
-		PaymentKind::Honest | PaymentKind::HonestToSink if !config.honest_upgrade_marker => onion,
-		_ => onion.with_upgrade_accountability(),
+	let onion = RecipientOnionFields::secret_only(*invoice.payment_secret(), amount_msat);
+	let knows_marker = match kind {
+		PaymentKind::Honest | PaymentKind::HonestToSink => config.honest_upgrade_marker,
+		PaymentKind::Attacker { .. } => true,
+	};
+	if invoice.is_accountable() && knows_marker {
+		onion.with_upgrade_accountability()
+	} else {
+		onion
 	}
 }
 
@@ -363,9 +377,17 @@ impl<'n, 'a, 'b, 'c> Simulation<'n, 'a, 'b, 'c> {
 		let preimage = PaymentPreimage(Sha256::hash(&preimage_input).to_byte_array());
 		let hash = PaymentHash(Sha256::hash(&preimage.0).to_byte_array());
 		let recipient = &self.nodes[payee].node;
-		let (secret, _) = recipient
-			.create_inbound_payment_for_hash(hash, Some(amount_msat), 7200, None, None)
-			.expect("a valid invoice");
+		let invoice_params = Bolt11InvoiceParameters {
+			amount_msats: Some(amount_msat),
+			invoice_expiry_delta_secs: Some(7200),
+			payment_hash: Some(hash),
+			accountable: invoice_is_accountable(
+				matches!(kind, PaymentKind::Attacker { .. }),
+				on_arrival,
+			),
+			..Default::default()
+		};
+		let invoice = recipient.create_bolt11_invoice(invoice_params).expect("a valid invoice");
 		self.invoices.insert(hash, (preimage, on_arrival));
 
 		let mut payment_params =
@@ -380,7 +402,7 @@ impl<'n, 'a, 'b, 'c> Simulation<'n, 'a, 'b, 'c> {
 			// No route: the sender's channel has no slot or liquidity left.
 			Err(_) => return,
 		};
-		let onion = onion_fields(kind, secret, amount_msat, &self.config);
+		let onion = onion_fields(kind, &invoice, amount_msat, &self.config);
 		let id = PaymentId(hash.0);
 		let sent_at_secs = self.elapsed_secs();
 		if self.nodes[sender].node.send_payment_with_route(route, hash, onion, id).is_err() {

@@ -491,10 +491,10 @@ impl<'c> Trace<'c> {
 			Sender::Honest => self.result.honest_attempted += 1,
 			_ => self.result.honest_to_sink += 1,
 		}
-		let route = Route {
-			upgrade_marker: self.config.honest_upgrade_marker,
-			..Route::new(incoming, outgoing)
-		};
+		// Senders follow the receiver's invoice, as on the nodes.
+		let upgrade_marker =
+			self.config.honest_upgrade_marker && invoice_is_accountable(false, on_arrival);
+		let route = Route { upgrade_marker, ..Route::new(incoming, outgoing) };
 		self.forward(route, amount_msat, who, on_arrival);
 	}
 }
