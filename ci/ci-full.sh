@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What CI's gate (ci/ci-tests.sh) leaves out to stay within its time: every patch checked with
-# all its targets (tests, benches, examples), and the fuzz targets' every checked-in input
-# replayed rather than a sample. Run it beside ci/ci-tests.sh before resolving work that touches
+# What CI's gate (ci/ci-tests.sh) leaves out to stay within its time: every patch of the series
+# checked on its own, with all its targets (tests, benches, examples) and without std, and the
+# fuzz targets' every checked-in input replayed rather than a sample. Run it beside ci/ci-tests.sh before resolving work that touches
 # the series or the fuzz targets; about 20 minutes on a 2-core developer machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -119,13 +119,12 @@ lint_our_crates() {
 }
 step "clippy: our crates" lint_our_crates
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
-step "no_std build: lightning, background processor" \
-	cargo build -p lightning -p lightning-background-processor --no-default-features --profile "$PROFILE"
-# The libraries of every patch but the last (whose tree the two steps above built whole);
-# ci/ci-full.sh checks every patch with all targets.
-if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
-	step "each patch compiles on its own (libraries)" ci/check-each-commit.sh --gate
-fi
+# Checked, not built: nothing runs these libraries without std.
+step "no_std check: lightning, background processor" \
+	cargo check -p lightning -p lightning-background-processor --no-default-features --profile "$PROFILE"
+# That every patch compiles on its own is checked by ci/ci-full.sh, not here: the check grows with
+# the series (22 patches, five and a half minutes for their libraries alone), and took the gate
+# over its 30 minutes. The last patch's tree is the one the steps above build whole.
 step "tests: upstream crates and ours" \
 	run_tests workspace --workspace
 # The same upstream suites with every forward routed through the resource allocation queue by an
