@@ -26,7 +26,7 @@ use lightning::events::Event;
 use lightning::get_event_msg;
 use lightning::get_route;
 use lightning::ln::channelmanager::{
-	PaymentId, TrustedChannelFeatures, MIN_FINAL_CLTV_EXPIRY_DELTA,
+	Bolt11InvoiceParameters, PaymentId, TrustedChannelFeatures, MIN_FINAL_CLTV_EXPIRY_DELTA,
 };
 use lightning::ln::functional_test_utils::*;
 use lightning::ln::msgs::{
@@ -200,10 +200,16 @@ fn pay_through_intercept_scid(
 	let lsp_id = nodes[LSP].node.get_our_node_id();
 	// LSPS2 asks for a final CLTV delta two blocks above the usual one.
 	let min_final_cltv_expiry_delta = MIN_FINAL_CLTV_EXPIRY_DELTA + 2;
-	let (payment_hash, payment_secret, _) = nodes[CLIENT]
-		.node
-		.create_inbound_payment(Some(PAYMENT_MSAT), 3600, Some(min_final_cltv_expiry_delta), None)
-		.unwrap();
+	// The client says it claims the payment promptly, so that the payer may mark it.
+	let invoice_params = Bolt11InvoiceParameters {
+		amount_msats: Some(PAYMENT_MSAT),
+		invoice_expiry_delta_secs: Some(3600),
+		min_final_cltv_expiry_delta: Some(min_final_cltv_expiry_delta),
+		accountable: true,
+		..Default::default()
+	};
+	let invoice = nodes[CLIENT].node.create_bolt11_invoice(invoice_params).unwrap();
+	let (payment_hash, payment_secret) = (invoice.payment_hash(), *invoice.payment_secret());
 	// The LSP charges nothing for the hop: its fee is the opening fee, skimmed off the HTLC.
 	let route_hint = RouteHint(vec![RouteHintHop {
 		src_node_id: lsp_id,
@@ -223,7 +229,7 @@ fn pay_through_intercept_scid(
 	let payer = &nodes[upstream[0]];
 	let route = get_route!(payer, payment_params, PAYMENT_MSAT).unwrap();
 	let route_fees_msat = route.get_total_fees();
-	// The payer lets the forwarders upgrade the HTLC, as the hop before the LSP does.
+	// The payer lets the forwarders upgrade the HTLC, as the invoice allows.
 	let onion = RecipientOnionFields::secret_only(payment_secret, PAYMENT_MSAT)
 		.with_upgrade_accountability();
 	let payment_id = PaymentId(payment_hash.0);
