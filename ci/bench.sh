@@ -3,8 +3,8 @@
 #
 # Builds in release, then prints:
 # 1. HTLC forwarding throughput through the middle node of a 3-node in-process network (see
-#    bench/src/main.rs) with the no-op manager, an always-approve manager through the queue and
-#    the default manager in enforce mode, each as a ratio to the no-op run;
+#    forwarding-bench/src/main.rs) with the no-op manager, an always-approve manager through the
+#    queue and the default manager in enforce mode, each as a ratio to the no-op run;
 # 2. the same workload on pristine upstream (materialized without patches into its own
 #    directory, built in its own target directory) against the fork with the no-op manager;
 # 3. the same ratios in instructions (callgrind), which a loaded machine does not disturb, if
@@ -63,16 +63,16 @@ materialize_upstream() {
 	copy_if_changed "$OUT/upstream-Cargo.toml" "$UPSTREAM_WS/Cargo.toml"
 	# The bench crate, without the fork's crate.
 	local file
-	mkdir -p "$UPSTREAM_WS/bench/src"
-	for file in "$UPSTREAM_WS/bench/src"/*; do
-		[ -e "bench/src/${file##*/}" ] || rm -f "$file"
+	mkdir -p "$UPSTREAM_WS/forwarding-bench/src"
+	for file in "$UPSTREAM_WS/forwarding-bench/src"/*; do
+		[ -e "forwarding-bench/src/${file##*/}" ] || rm -f "$file"
 	done
-	for file in bench/Cargo.lock bench/src/*.rs; do
+	for file in forwarding-bench/Cargo.lock forwarding-bench/src/*.rs; do
 		copy_if_changed "$file" "$UPSTREAM_WS/$file"
 	done
-	sed -e '/^lightning-resource-manager = /d' -e 's/^fork = .*/fork = []/' bench/Cargo.toml \
+	sed -e '/^lightning-resource-manager = /d' -e 's/^fork = .*/fork = []/' forwarding-bench/Cargo.toml \
 		>"$OUT/upstream-bench-Cargo.toml"
-	copy_if_changed "$OUT/upstream-bench-Cargo.toml" "$UPSTREAM_WS/bench/Cargo.toml"
+	copy_if_changed "$OUT/upstream-bench-Cargo.toml" "$UPSTREAM_WS/forwarding-bench/Cargo.toml"
 }
 
 # Copies $1 to $2 unless they are the same already, so that cargo rebuilds what changed and only
@@ -84,9 +84,9 @@ copy_if_changed() {
 }
 
 build() {
-	cargo build --release --manifest-path bench/Cargo.toml --features fork \
+	cargo build --release --manifest-path forwarding-bench/Cargo.toml --features fork \
 		--target-dir "$OUT/fork-target"
-	cargo build --release --manifest-path "$UPSTREAM_WS/bench/Cargo.toml" \
+	cargo build --release --manifest-path "$UPSTREAM_WS/forwarding-bench/Cargo.toml" \
 		--target-dir "$OUT/upstream-target"
 	if [ "${BENCH_CRITERION:-1}" != 0 ]; then
 		cargo bench -p lightning-resource-manager --bench steady_state --no-run

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Applies patches/ one patch at a time to pristine upstream, in a scratch copy of the workspace,
-# and runs `cargo check` with default features and without std after each: every patch of the
-# series must compile on its own, as upstream requires of every commit.
+# and checks after each that the whole workspace compiles: every crate of upstream's workspace
+# and ours with std, the libraries without std, and upstream's fuzz crate (a workspace of its
+# own) as its fuzzers build it. Every patch of the series must compile on its own, across the
+# workspace, as upstream requires of every commit.
 #
 # Usage: ci/check-each-commit.sh [--gate]
 #   (no flag)  every patch, all targets (tests, benches, examples) with std, libraries without
-#   --gate     what CI's gate needs: the libraries of every patch but the last, with std. The
-#              last patch's tree is the materialized one, which the gate builds whole (all
-#              targets, and the libraries without std); ci/ci-full.sh runs the full check.
+#              std, and the fuzz crate
+#   --gate     the libraries of every patch but the last, with std. The last patch's tree is the
+#              materialized one, which the gate builds whole.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -43,6 +45,15 @@ export CARGO_TARGET_DIR="$ROOT/target"
 # Consecutive patches change little of the crates, which incremental checking exploits, even
 # where the caller turned it off for cold builds.
 export CARGO_INCREMENTAL=1
+# Upstream's fuzz crate, with the flags of its two sets of targets (upstream's
+# ci/check-compiles.sh), in a target directory of its own: the flags change every crate's build.
+check_fuzz_crate() {
+	local flags="--cfg=fuzzing --cfg=secp256k1_fuzz --cfg=chacha20_poly1305_fuzz"
+	CARGO_TARGET_DIR="$ROOT/target/fuzz" RUSTFLAGS="$flags --cfg=hashes_fuzz" \
+		cargo check --quiet --manifest-path fuzz/fuzz-fake-hashes/Cargo.toml --features stdin_fuzz
+	CARGO_TARGET_DIR="$ROOT/target/fuzz" RUSTFLAGS="$flags" \
+		cargo check --quiet --manifest-path fuzz/fuzz-real-hashes/Cargo.toml --features stdin_fuzz
+}
 for patch in "${CHECKED[@]}"; do
 	echo "--- $(basename "$patch")"
 	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
@@ -50,9 +61,10 @@ for patch in "${CHECKED[@]}"; do
 		git --git-dir="$WS/.git-series" --work-tree="$WS" am --quiet "$ROOT/$patch"
 	(
 		cd "$WS"
-		cargo check --quiet -p lightning -p lightning-background-processor "${STD_TARGETS[@]}"
+		cargo check --quiet --workspace "${STD_TARGETS[@]}"
 		if [ "$CHECK_NO_STD" = 1 ]; then
 			cargo check --quiet -p lightning -p lightning-background-processor --no-default-features
+			check_fuzz_crate
 		fi
 	) || {
 		echo "each-commit: $(basename "$patch") does not compile on its own" >&2
@@ -61,7 +73,7 @@ for patch in "${CHECKED[@]}"; do
 done
 if [ "$GATE" = 1 ]; then
 	echo "each-commit: ${#CHECKED[@]} of ${#patches[@]} patches compile on their own" \
-		"(libraries, with std; the last patch is the tree the gate builds whole)"
+		"(the workspace's libraries, with std; the last patch is the tree the gate builds whole)"
 else
-	echo "each-commit: all ${#patches[@]} patches compile on their own (all targets, std and no_std)"
+	echo "each-commit: all ${#patches[@]} patches compile on their own (the whole workspace: all targets, no_std, the fuzz crate)"
 fi

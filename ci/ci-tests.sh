@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it on a fresh clone: materialize the fork, check the series,
-# formatting, builds (std and no_std), every patch on its own, upstream's full test suites of
-# the materialized crates, our crates' tests, and the patch tooling's own test. `ci/ci-full.sh`
-# runs what this gate leaves out to stay within its time (see README, "Two commands").
+# The whole test suite, as CI runs it on a fresh clone: materialize the fork (upstream's whole
+# workspace with the series), check the series and formatting, build every crate of the
+# workspace (std and no_std), run every crate's test suite (upstream's and ours, and upstream's
+# suites again with every forward through the resource allocation queue), upstream's fuzz
+# targets' checked-in test vectors with ours, a sample of our fuzz corpora, and the patch
+# tooling's own test. `ci/ci-full.sh` runs what this gate leaves out to stay within its time (see
+# README, "Two commands").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
@@ -106,8 +109,7 @@ check_our_formatting() {
 	cargo fmt --check -p lightning-resource-manager
 	cargo fmt --check -p jamming-demo
 	cargo fmt --check -p example-node
-	cargo fmt --check --manifest-path fuzz/Cargo.toml
-	cargo fmt --check --manifest-path bench/Cargo.toml
+	cargo fmt --check --manifest-path forwarding-bench/Cargo.toml
 }
 step "rustfmt: our crates" check_our_formatting
 step "rustfmt: what the series adds to the trees" ci/check-patch-format.sh
@@ -115,39 +117,52 @@ lint_our_crates() {
 	cargo clippy -p lightning-resource-manager --all-targets --no-deps -- -D warnings
 	cargo clippy -p jamming-demo --all-targets --no-deps -- -D warnings
 	cargo clippy -p example-node --all-targets --no-deps -- -D warnings
-	cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --no-deps -- -D warnings
 }
 step "clippy: our crates" lint_our_crates
 step "build workspace, all targets" cargo build --workspace --all-targets --profile "$PROFILE"
-# Checked, not built: nothing runs these libraries without std.
-step "no_std check: lightning, background processor" \
-	cargo check -p lightning -p lightning-background-processor --no-default-features --profile "$PROFILE"
+# Upstream's own no_std check: lightning, lightning-invoice, lightning-rapid-gossip-sync and the
+# background processor without std, as a downstream crate uses them. Checked, not built: nothing
+# runs them here.
+step "no_std check (upstream's no-std-check crate)" \
+	cargo check --manifest-path no-std-check/Cargo.toml --profile "$PROFILE"
 # That every patch compiles on its own is checked by ci/ci-full.sh, not here: the check grows with
-# the series (22 patches, five and a half minutes for their libraries alone), and took the gate
-# over its 30 minutes. The last patch's tree is the one the steps above build whole.
-step "tests: upstream crates and ours" \
+# the series and the workspace, and took the gate over its 30 minutes. The last patch's tree is
+# the one the steps above and below build whole.
+#
+# Every crate's suite: lightning-transaction-sync's integration tests need bitcoind and electrs
+# (features esplora-*/electrum), which are not here; its unit tests run.
+step "tests: every crate of the workspace" \
 	run_tests workspace --workspace
-# The same upstream suites with every forward routed through the resource allocation queue by an
+# Upstream's suites again with every forward routed through the resource allocation queue by an
 # always-approving manager (the functional tests' `TestResourceManager`, whose ledger checks what
-# it is told), deciding at once, then answering later through `allocate_resources`.
-# The same package selection as above, so that nothing is built again.
+# it is told), deciding at once, then answering later through `allocate_resources`: lightning's
+# functional tests and lightning-liquidity's (its LSPS2 JIT-channel flow above all).
 queue_mode_tests() {
-	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode --workspace --lib
+	LDK_TEST_RESOURCE_MANAGER=1 run_tests queue-mode -p lightning --lib -p lightning-liquidity --tests
 }
 step "tests, every forward through the queue" queue_mode_tests
 deferred_queue_mode_tests() {
-	LDK_TEST_RESOURCE_MANAGER=deferred run_tests queue-mode-deferred --workspace --lib
+	LDK_TEST_RESOURCE_MANAGER=deferred run_tests queue-mode-deferred -p lightning --lib -p lightning-liquidity --tests
 }
 step "tests, every decision given later" deferred_queue_mode_tests
-# The fuzz targets are a workspace of their own (see fuzz/README.md): replay their checked-in
-# inputs on stable, built as the fuzzers build them (`--cfg fuzzing`: among others, LDK's hash
-# tables iterate in a fixed order), so that every input runs exactly as it ran when found.
-# The slow targets replay every regression case and a fixed sample of their corpus;
-# ci/ci-full.sh replays everything (`FUZZ_REPLAY=all`).
-fuzz_replay() {
-	RUSTFLAGS="--cfg fuzzing" HUNG_TEST_GRACE_SECONDS=0 run_tests fuzz --manifest-path fuzz/Cargo.toml
+# Upstream's fuzz crate (a workspace of its own) as its CI tests it: each target of a set runs its
+# checked-in test vectors, `fuzz/test_cases/<target>/`, built as the fuzzers build it. The set
+# with real hashes holds chanmon_consistency and the fork's targets; the other, upstream's
+# parsers with fake hashes, runs in ci/ci-full.sh (a second build of every crate with other
+# flags, four minutes the gate does not have). The flags are those upstream's fuzzers build this
+# set with (its ci-fuzz.sh): without `chacha20_poly1305_fuzz`, which upstream's `cargo test` of
+# the set adds, because it makes ChaCha20 a zero stream, and `queue_nodes`' nodes draw their
+# randomness from LDK's `KeysManager` through it (all-zero session keys).
+FUZZ_FLAGS="--cfg=fuzzing --cfg=secp256k1_fuzz"
+fuzz_test_vectors() {
+	# The fuzz workspace has no `ci` profile: upstream tests it with the default one.
+	PROFILE=test CARGO_TARGET_DIR=target/fuzz RUSTFLAGS="$FUZZ_FLAGS" HUNG_TEST_GRACE_SECONDS=0 \
+		run_tests fuzz --manifest-path fuzz/fuzz-real-hashes/Cargo.toml --bins
 }
-step "fuzz replay: regressions + corpus sample" fuzz_replay
+step "fuzz: test vectors of the real-hashes targets" fuzz_test_vectors
+# The fork's targets' corpora: every input of the fast targets, a fixed sample of the slow ones
+# (ci/ci-full.sh replays every input).
+step "fuzz: our corpora (sampled)" ci/fuzz-corpus.sh
 step "patch tooling test" ci/test-series.sh
 
 echo

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The fork as a patch series against upstream rust-lightning.
 #
-# `lightning/`, `lightning-background-processor/` and `lightning-invoice/` are materialized
-# trees: the pinned release's sources from the registry (checksums verified against
-# `ci/upstream.lock`) plus `patches/`, each patch a commit in a second git repository kept in
-# `.git/series` whose work tree is the project root and which tracks only those trees.
+# The upstream trees are materialized, never committed: every crate upstream publishes, from
+# the registry at the pinned release (checksums verified against `ci/upstream.lock`), and the
+# workspace's unpublished parts (`fuzz/`, `lightning-tests/`, ...) from a snapshot of the
+# release's branch (its sha256 verified against `ci/upstream-snapshot.sha256`; set
+# LDK_UPSTREAM_SOURCE to a rust-lightning checkout or `git archive` tarball to take them from
+# there instead). Together they are upstream's workspace layout. `patches/` applies on top,
+# each patch a commit in a second git repository kept in `.git/series` whose work tree is the
+# project root and which tracks only those trees.
 #
 # Usage: ci/series.sh COMMAND
 #   apply            materialize the trees (idempotent; refuses to touch unexported work)
@@ -15,6 +19,7 @@
 #   git ARGS...      run git on the series repository (rebase -i, log, show, ...)
 #   lock             regenerate ci/upstream.lock for the release named in Cargo.toml
 #   rebase-upstream  move the series onto the release named in Cargo.toml
+#   trees            print the materialized trees' paths, one a line
 # The README's "The patch workflow" section walks through amending, adding, reordering patches
 # and moving to a new upstream release.
 set -euo pipefail
@@ -25,17 +30,38 @@ MAIN_GIT_DIR=$(git rev-parse --absolute-git-dir)
 SERIES_GIT_DIR="$MAIN_GIT_DIR/series"
 # Where `export` last left the trees and patches/ identical: "<HEAD> <patches fingerprint>".
 SYNC_FILE="$SERIES_GIT_DIR/ldk-series-synced"
-# The crates materialized from the registry, and every path the series may touch: upstream's
-# pending_changelog/ has no registry crate, so patches create it. Each crate is taken at the
-# version the release's `lightning-background-processor` locks (lightning-invoice has its own
-# numbering).
-CRATES=(lightning lightning-background-processor lightning-invoice)
-TREES=("${CRATES[@]}" pending_changelog)
+# Every crate of upstream's workspace that is published, taken from the registry at the version
+# the release locks (lightning-types, lightning-invoice, lightning-macros, possiblyrandom and
+# lightning-dns-resolver have numberings of their own).
+CRATES=(lightning lightning-types lightning-invoice lightning-macros possiblyrandom
+	lightning-background-processor lightning-liquidity lightning-persister lightning-net-tokio
+	lightning-rapid-gossip-sync lightning-block-sync lightning-transaction-sync
+	lightning-custom-message lightning-dns-resolver)
+# The parts of upstream's workspace that are not published, from the snapshot. Each is a
+# workspace of its own upstream, and here too.
+UNPUBLISHED=(fuzz lightning-tests no-std-check msrv-no-dev-deps-check ext-functional-test-demo
+	bench)
+# Every path the series may touch: upstream's pending_changelog/ is in neither (the snapshot's
+# entries are older than the release), so patches create it.
+TREES=("${CRATES[@]}" "${UNPUBLISHED[@]}" pending_changelog)
 BASE_TAG=upstream
 BRANCH=series
 # Files that `patch` and merge tools leave behind; `commit` stages with `-f`, so they would
 # otherwise end up in a patch.
 LEFTOVER_PATTERN='\.(orig|rej)$|~$'
+# What builds and fuzzers leave inside the trees (fuzz/ and the other unpublished parts are
+# workspaces of their own, with their own lock files, which upstream does not commit, and their own
+# target directories), which is never part of the series.
+# Upstream's .gitignore names the same, and the network graphs some tests write.
+BUILD_OUTPUTS=(target hfuzz_workspace artifacts Cargo.lock 'net_graph-*.bin' full_graph.lngossip)
+# The same as git pathspecs that exclude them (as files or directories), for `git add`.
+BUILD_OUTPUT_PATHSPECS=()
+for output in "${BUILD_OUTPUTS[@]}"; do
+	BUILD_OUTPUT_PATHSPECS+=(":(exclude,glob)**/$output" ":(exclude,glob)**/$output/**")
+done
+# The same as `git ls-files -x` patterns.
+BUILD_OUTPUT_EXCLUDES=()
+for output in "${BUILD_OUTPUTS[@]}"; do BUILD_OUTPUT_EXCLUDES+=(-x "$output"); done
 
 # Fixed identities and dates, and no user or system git configuration, so materializing the
 # same series anywhere gives the same commits and exporting it gives the same bytes.
@@ -58,18 +84,35 @@ sgit_at() {
 }
 sgit() { sgit_at "$SERIES_GIT_DIR" "$ROOT" "$@"; }
 
-configured_release() {
-	sed -n '/^\[workspace\.metadata\.upstream\]/,/^\[/ s/^release *= *"\([^"]*\)".*/\1/p' \
+# The value of key $1 in Cargo.toml's [workspace.metadata.upstream].
+upstream_metadata() {
+	sed -n '/^\[workspace\.metadata\.upstream\]/,/^\[/ s/^'"$1"' *= *"\([^"]*\)".*/\1/p' \
 		"$ROOT/Cargo.toml"
 }
 
-RELEASE=$(configured_release)
+RELEASE=$(upstream_metadata release)
 [ -n "$RELEASE" ] || die "no [workspace.metadata.upstream] release in Cargo.toml"
+# lightning-dns-resolver is numbered apart and no other crate of the release depends on it.
+DNS_RESOLVER_VERSION=$(upstream_metadata dns-resolver)
+[ -n "$DNS_RESOLVER_VERSION" ] || die "no [workspace.metadata.upstream] dns-resolver in Cargo.toml"
+# Where the unpublished parts come from: the snapshot beside the project (CI has it too), or
+# LDK_UPSTREAM_SOURCE.
+SNAPSHOT_ARCHIVE=$(upstream_metadata snapshot)
+[ -n "$SNAPSHOT_ARCHIVE" ] || die "no [workspace.metadata.upstream] snapshot in Cargo.toml"
 CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
 FETCH_DIR="$ROOT/target/upstream-fetch"
 PRISTINE_DIR="$ROOT/target/upstream-pristine/$RELEASE"
 
 fetch_manifest() {
+	local crate deps=""
+	for crate in "${CRATES[@]}"; do
+		case $crate in
+		# Numbered apart, and locked at the versions `lightning` depends on.
+		lightning-types | lightning-invoice | lightning-macros | possiblyrandom) ;;
+		lightning-dns-resolver) deps+="$crate = \"=$DNS_RESOLVER_VERSION\""$'\n' ;;
+		*) deps+="$crate = \"=$RELEASE\""$'\n' ;;
+		esac
+	done
 	mkdir -p "$FETCH_DIR/src"
 	: >"$FETCH_DIR/src/lib.rs"
 	cat >"$FETCH_DIR/Cargo.toml" <<-EOF
@@ -83,8 +126,7 @@ fetch_manifest() {
 		[workspace]
 
 		[dependencies]
-		lightning = "=$RELEASE"
-		lightning-background-processor = "=$RELEASE"
+		$deps
 	EOF
 }
 
@@ -107,13 +149,84 @@ locked_checksum() {
 	' "$ROOT/ci/upstream.lock"
 }
 
-# What the pristine base holds: the release and its crates, each at its version.
+# Where the unpublished parts come from: LDK_UPSTREAM_SOURCE, else the snapshot.
+snapshot_source() {
+	if [ -n "${LDK_UPSTREAM_SOURCE:-}" ]; then
+		realpath "$LDK_UPSTREAM_SOURCE"
+	else
+		realpath -m "$ROOT/$SNAPSHOT_ARCHIVE"
+	fi
+}
+
+# How the source of the unpublished parts is identified: the snapshot by its sha256, which must be
+# the one recorded in ci/upstream-snapshot.sha256; a source the user named, by its path.
+snapshot_identity() {
+	if [ -n "${LDK_UPSTREAM_SOURCE:-}" ]; then
+		echo "unpublished-from:$(snapshot_source)"
+	else
+		echo "unpublished-sha256:$(cut -d' ' -f1 "$ROOT/ci/upstream-snapshot.sha256")"
+	fi
+}
+
+# What the pristine base holds: the release and its crates, each at its version, and the source
+# of the unpublished parts.
 base_identity() {
 	local crate
 	printf '%s' "$RELEASE"
 	for crate in "${CRATES[@]}"; do
 		printf ' %s-%s' "$crate" "$(locked_version "$crate")"
 	done
+	printf ' %s' "$(snapshot_identity)"
+}
+
+# Copies the unpublished parts of upstream's workspace into $PRISTINE_DIR, from a rust-lightning
+# checkout or from a `git archive` tarball of one (the snapshot's sha256 checked first).
+fetch_unpublished() {
+	local source dir top
+	source=$(snapshot_source)
+	mkdir -p "$PRISTINE_DIR/unpublished"
+	if [ -d "$source" ]; then
+		for dir in "${UNPUBLISHED[@]}"; do
+			[ -d "$source/$dir" ] || die "$source has no $dir/: not a rust-lightning checkout"
+			cp -a "$source/$dir" "$PRISTINE_DIR/unpublished/"
+		done
+	else
+		[ -f "$source" ] || die "no upstream snapshot at $source: CI and developers keep it in
+  ../shared/upstream/; set LDK_UPSTREAM_SOURCE to a rust-lightning checkout or archive instead"
+		if [ -z "${LDK_UPSTREAM_SOURCE:-}" ]; then
+			(cd "$(dirname "$source")" &&
+				sed "s/ .*/  $(basename "$source")/" "$ROOT/ci/upstream-snapshot.sha256" |
+				sha256sum --check --quiet --strict) ||
+				die "$source does not match the sha256 of ci/upstream-snapshot.sha256"
+		fi
+		# Whatever the archive's prefix: the directory that holds lightning/.
+		top=$(tar -tzf "$source" | sed -n 's|/lightning/Cargo.toml$||p' | head -n 1)
+		mkdir -p "$PRISTINE_DIR/unpack"
+		tar -xzf "$source" -C "$PRISTINE_DIR/unpack" \
+			$(printf "${top:+$top/}%s " "${UNPUBLISHED[@]}")
+		for dir in "${UNPUBLISHED[@]}"; do
+			mv "$PRISTINE_DIR/unpack/${top:+$top/}$dir" "$PRISTINE_DIR/unpublished/"
+		done
+		rm -rf "$PRISTINE_DIR/unpack"
+	fi
+	say "took ${UNPUBLISHED[*]} from $source"
+}
+
+# Gives a published manifest back what publishing normalized away: `path` on its dependencies
+# on the workspace's other crates (so that every crate of the workspace, and the unpublished
+# ones, link the same copy of each), and `[lints] workspace = true`, pointing at the workspace's
+# copy of upstream's lint table.
+restore_workspace_manifest() {
+	local manifest=$1
+	awk -v crates=" ${CRATES[*]} " '
+		{ print }
+		match($0, /^\[(target\..*\.)?(dev-|build-)?dependencies\.[A-Za-z0-9_-]+\]$/) {
+			name = $0; sub(/^.*dependencies\./, "", name); sub(/\]$/, "", name)
+			if (index(crates, " " name " ")) print "path = \"../" name "\""
+		}
+	' "$manifest" >"$manifest.new"
+	mv "$manifest.new" "$manifest"
+	grep -q '^\[lints\]' "$manifest" || printf '\n[lints]\nworkspace = true\n' >>"$manifest"
 }
 
 cmd_lock() {
@@ -157,13 +270,11 @@ fetch_pristine() {
 		mv "$PRISTINE_DIR/unpack/$crate-$version" "$PRISTINE_DIR/$crate"
 		# Publishing artefacts that are not part of the upstream repository's tree.
 		rm -f "$PRISTINE_DIR/$crate/.cargo_vcs_info.json" "$PRISTINE_DIR/$crate/Cargo.toml.orig"
-		# The normalized manifest drops `[lints] workspace = true`; point it back at the
-		# workspace's copy of upstream's lint table.
-		grep -q '^\[lints\]' "$PRISTINE_DIR/$crate/Cargo.toml" ||
-			printf '\n[lints]\nworkspace = true\n' >>"$PRISTINE_DIR/$crate/Cargo.toml"
+		restore_workspace_manifest "$PRISTINE_DIR/$crate/Cargo.toml"
 		say "verified $crate $version (sha256 $sum)"
 	done
 	rmdir "$PRISTINE_DIR/unpack"
+	fetch_unpublished
 	base_identity >"$PRISTINE_DIR/.verified"
 }
 
@@ -197,15 +308,20 @@ materialize() {
 	for crate in "${CRATES[@]}"; do
 		cp -a "$PRISTINE_DIR/$crate" "$work_tree/$crate"
 	done
+	for crate in "${UNPUBLISHED[@]}"; do
+		cp -a "$PRISTINE_DIR/unpublished/$crate" "$work_tree/$crate"
+	done
 	# `-f`: the project's .gitignore, which hides the trees from the main repository, is read by
 	# this repository too.
-	sgit_at "$git_dir" "$work_tree" add -f -A -- "${CRATES[@]}"
+	sgit_at "$git_dir" "$work_tree" add -f -A -- "${CRATES[@]}" "${UNPUBLISHED[@]}"
 	GIT_AUTHOR_NAME="rust-lightning" GIT_AUTHOR_EMAIL="upstream@ldk-fork.invalid" \
 		GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" \
 		sgit_at "$git_dir" "$work_tree" commit --quiet -m "Upstream $RELEASE as published on crates.io" \
 		-m "$(printf '%s, ' "${CRATES[@]}" | sed 's/, $//') as the release locks them, unpacked from
 the registry with their sha256 checked against ci/upstream.lock. The normalized manifests get
-\`[lints] workspace = true\` back, which publishing strips." -m "Upstream-Release: $RELEASE
+back what publishing strips: \`path\` on dependencies on each other and \`[lints] workspace = true\`." \
+		-m "$(printf '%s/, ' "${UNPUBLISHED[@]}" | sed 's/, $//'), which are not published, from
+$(snapshot_source)." -m "Upstream-Release: $RELEASE
 Upstream-Base: $(base_identity)"
 	sgit_at "$git_dir" "$work_tree" tag -f "$BASE_TAG" >/dev/null
 	if [ ${#patches[@]} -gt 0 ]; then
@@ -241,7 +357,7 @@ dirs_identical() { diff -r -q "$1" "$2" >/dev/null 2>&1; }
 # Prints what the trees hold that is not committed in the series repository.
 uncommitted_changes() {
 	sgit status --porcelain --untracked-files=no -- "${TREES[@]}"
-	sgit ls-files --others -- "${TREES[@]}" | sed 's/^/?? /'
+	sgit ls-files --others "${BUILD_OUTPUT_EXCLUDES[@]}" -- "${TREES[@]}" | sed 's/^/?? /'
 }
 
 operation_in_progress() {
@@ -424,12 +540,12 @@ cmd_status() {
 cmd_commit() {
 	[ -d "$SERIES_GIT_DIR" ] || die "nothing materialized: run 'ci/series.sh apply'"
 	local tree leftovers
-	leftovers=$(sgit ls-files --others -- "${TREES[@]}" | grep -E "$LEFTOVER_PATTERN" || true)
+	leftovers=$(sgit ls-files --others "${BUILD_OUTPUT_EXCLUDES[@]}" -- "${TREES[@]}" | grep -E "$LEFTOVER_PATTERN" || true)
 	[ -z "$leftovers" ] || die "remove these leftovers from the trees first:
 $leftovers"
 	for tree in "${TREES[@]}"; do
 		if [ -e "$ROOT/$tree" ] || sgit ls-files --error-unmatch -- "$tree" >/dev/null 2>&1; then
-			sgit add -f -A -- "$tree"
+			sgit add -f -A -- "$tree" "${BUILD_OUTPUT_PATHSPECS[@]}"
 		fi
 	done
 	# The user's own identity and editor, so no isolation from their configuration here.
@@ -464,7 +580,7 @@ cmd_rebase_upstream() {
 		say "done: check the build, then 'ci/series.sh export' and commit patches/ and Cargo.toml"
 	else
 		say "resolve the conflicts in the trees, then 'ci/series.sh commit --no-edit' is not needed:"
-		say "  stage with 'ci/series.sh git add -f -A lightning lightning-background-processor',"
+		say "  stage with 'ci/series.sh git add -f -A ${TREES[*]}',"
 		say "  'ci/series.sh git rebase --continue', and finally 'ci/series.sh export'"
 		exit 1
 	fi
@@ -487,6 +603,7 @@ git)
 	cmd_git "$@"
 	;;
 lock) cmd_lock ;;
+trees) printf '%s\n' "${TREES[@]}" ;;
 rebase-upstream) cmd_rebase_upstream ;;
 materialize-to)
 	# For ci/check-each-commit.sh: a series repository in DIR/.git-series over DIR.

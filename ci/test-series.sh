@@ -39,6 +39,9 @@ export GIT_COMMITTER_NAME="Series Test" GIT_COMMITTER_EMAIL="test@ldk-fork.inval
 # Share the registry download cache, not the build.
 export CARGO_TARGET_DIR="$TMP/cargo-target"
 
+# The upstream snapshot sits beside the project, as ../shared/ does beside a clone.
+ln -s "$(realpath -m "$ROOT/$(sed -n 's/^snapshot = "\(.*\)\/upstream\/.*"$/\1/p' "$ROOT/Cargo.toml")")" "$TMP/shared"
+
 # Clone A: the project's files as they are in the working tree, committed in a scratch repo.
 A="$TMP/a"
 mkdir -p "$A"
@@ -52,26 +55,62 @@ S="$A/ci/series.sh"
 
 cd "$A"
 expect_ok "apply materializes a fresh clone" "$S" apply
-[ -f lightning/src/lib.rs ] && [ -f lightning-background-processor/src/lib.rs ] &&
-	[ -f lightning-invoice/src/lib.rs ] && ok "the trees exist" || fail "the trees exist"
+missing=""
+for tree in $("$S" trees); do
+	[ "$tree" = pending_changelog ] || [ -f "$tree/Cargo.toml" ] || missing+=" $tree"
+done
+[ -z "$missing" ] && ok "every crate of upstream's workspace is materialized" ||
+	fail "every crate of upstream's workspace is materialized (missing:$missing)"
+grep -q '^path = "../lightning-types"$' lightning/Cargo.toml &&
+	ok "published manifests depend on the workspace's crates by path" ||
+	fail "published manifests depend on the workspace's crates by path"
 expect_ok "check passes on the pristine series" "$S" check
 mtime_before=$(stat -c %Y lightning/src/lib.rs)
 expect_ok "apply again (idempotent)" "$S" apply
 [ "$(stat -c %Y lightning/src/lib.rs)" = "$mtime_before" ] &&
 	ok "idempotent apply touches no file" || fail "idempotent apply touches no file"
 
-# Trees made on another base (here: before lightning-invoice was materialized) move to the
-# current one, committed in the scratch repository so that its series.sh can be varied.
-sed -i 's/^CRATES=(lightning lightning-background-processor lightning-invoice)$/CRATES=(lightning lightning-background-processor)/' "$S"
-grep -q '^CRATES=(lightning lightning-background-processor)$' "$S" || fail "the crate list to vary"
-rm -rf lightning-invoice
+# What builds leave in the trees (fuzz/ has its own target directory and lock file) is no edit.
+mkdir -p fuzz/target/debug && touch fuzz/target/debug/x fuzz/Cargo.lock lightning/net_graph-1.bin
+expect_ok "apply ignores build outputs in the trees" "$S" apply
+expect_ok "check ignores build outputs in the trees" "$S" check
+rm -rf fuzz/target fuzz/Cargo.lock lightning/net_graph-1.bin
+
+# Trees made on another base (here: before possiblyrandom was materialized) move to the current
+# one, committed in the scratch repository so that its series.sh can be varied.
+sed -i 's/^CRATES=(lightning lightning-types lightning-invoice lightning-macros possiblyrandom$/CRATES=(lightning lightning-types lightning-invoice lightning-macros/' "$S"
+grep -q '^CRATES=(lightning lightning-types lightning-invoice lightning-macros$' "$S" ||
+	fail "the crate list to vary"
+rm -rf possiblyrandom
 expect_ok "apply moves the trees to a smaller base" "$S" apply
-[ ! -e lightning-invoice ] && ok "the dropped crate is gone" || fail "the dropped crate is gone"
+[ ! -e possiblyrandom ] && ok "the dropped crate is gone" || fail "the dropped crate is gone"
 git -C "$A" checkout --quiet -- ci/series.sh
 expect_ok "apply moves the trees to the current base" "$S" apply
-[ -f lightning-invoice/src/lib.rs ] && ok "the added crate is materialized" ||
+[ -f possiblyrandom/src/lib.rs ] && ok "the added crate is materialized" ||
 	fail "the added crate is materialized"
 expect_ok "check passes on the current base" "$S" check
+
+# The unpublished parts: a snapshot that is not the recorded one is refused; a checkout the user
+# names is taken instead, and recorded as the base's source.
+cp ci/upstream-snapshot.sha256 "$TMP/snapshot.sha256"
+sed -i 's/^./0/' ci/upstream-snapshot.sha256
+rm -rf target/upstream-pristine
+expect_fail "apply refuses a snapshot that does not match its sha256" "$S" apply
+grep -q "does not match the sha256" "$TMP/out" && ok "apply says the snapshot does not match" ||
+	fail "apply says the snapshot does not match"
+cp "$TMP/snapshot.sha256" ci/upstream-snapshot.sha256
+CHECKOUT="$TMP/checkout"
+mkdir -p "$CHECKOUT"
+tar -xzf "$TMP/shared/upstream/$(sed 's/.* //' ci/upstream-snapshot.sha256)" -C "$CHECKOUT" --strip-components=1
+echo "// from the checkout" >>"$CHECKOUT/fuzz/src/lib.rs"
+expect_ok "apply takes the unpublished parts from LDK_UPSTREAM_SOURCE" \
+	env LDK_UPSTREAM_SOURCE="$CHECKOUT" "$S" apply
+grep -q "from the checkout" fuzz/src/lib.rs && "$S" git log -1 --format=%B upstream | grep -q "$CHECKOUT" &&
+	ok "the checkout's parts are the base, which names it" ||
+	fail "the checkout's parts are the base, which names it"
+expect_ok "apply goes back to the snapshot" "$S" apply
+! grep -q "from the checkout" fuzz/src/lib.rs && ok "the snapshot's parts are back" ||
+	fail "the snapshot's parts are back"
 
 # Unexported edits: a changed file and a brand-new file are both refused, and both survive.
 echo "// an edit of the tooling test" >>lightning/src/lib.rs
@@ -132,8 +171,10 @@ mkdir -p "$U"
 cp -a "$ROOT/target/upstream-pristine/"*/lightning "$U/" 2>/dev/null ||
 	cp -a "$A/target/upstream-pristine/"*/lightning "$U/"
 git -C "$U" init --quiet && git -C "$U" add -A && git -C "$U" commit --quiet -m upstream
-git -C "$U" am --quiet "$B"/patches/*.patch && ok "git am applies the series upstream" ||
+git -C "$U" am --quiet "$B"/patches/*.patch >"$TMP/out" 2>&1 && ok "git am applies the series upstream" || {
 	fail "git am applies the series upstream"
+	sed 's/^/    /' "$TMP/out"
+}
 
 # A second patch made in A, pulled by B: B's trees are behind, export there refuses to clobber
 # patches/, and apply brings the trees forward.

@@ -1,3 +1,0 @@
-//! The `resource_manager` target's binary, see `README.md`.
-#![cfg_attr(feature = "libfuzzer_fuzz", no_main)]
-lightning_accountability_fuzz::fuzz_target!(resource_manager);
