@@ -23,6 +23,14 @@ step "materialize the fork" ci/series.sh apply
 if [ -n "$(find patches -maxdepth 1 -name '*.patch' -print -quit 2>/dev/null)" ]; then
 	step "each patch compiles on its own (all targets)" ci/check-each-commit.sh
 fi
+# The suites of the gate's queue-mode step with a manager that answers every forward later,
+# through `allocate_resources`: the gate's build, so nothing is built again after it. Moved here
+# when the gate grew by every crate's suite and upstream's fuzz crate.
+deferred_queue_mode_tests() {
+	LDK_TEST_RESOURCE_MANAGER=deferred cargo test --profile ci --workspace --tests -- \
+		"${ENVIRONMENT_SKIPS[@]}"
+}
+step "tests, every decision given later" deferred_queue_mode_tests
 fuzz_fake_hashes() {
 	CARGO_TARGET_DIR=target/fuzz RUSTFLAGS="$FUZZ_FLAGS --cfg=hashes_fuzz" \
 		cargo test --manifest-path fuzz/fuzz-fake-hashes/Cargo.toml --bins
@@ -30,6 +38,7 @@ fuzz_fake_hashes() {
 step "fuzz: test vectors of the fake-hashes targets" fuzz_fake_hashes
 fuzz_real_hashes() {
 	CARGO_TARGET_DIR=target/fuzz RUSTFLAGS="$REAL_HASHES_FLAGS" \
+		CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-tables-only \
 		cargo test --manifest-path fuzz/fuzz-real-hashes/Cargo.toml --bins
 }
 step "fuzz: test vectors of the real-hashes targets" fuzz_real_hashes

@@ -21,6 +21,8 @@ SAMPLE=${FUZZ_SAMPLE:-200}
 # for the flags).
 export CARGO_TARGET_DIR="$ROOT/target/fuzz"
 export RUSTFLAGS="--cfg=fuzzing --cfg=secp256k1_fuzz"
+# Backtraces keep their file and line; full debug info makes the build a third slower.
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-tables-only
 MANIFEST=fuzz/fuzz-real-hashes/Cargo.toml
 SLOW_TARGETS=" queue_nodes resource_manager "
 

@@ -30,3 +30,10 @@ print_total_time() {
 		echo "warning: this run took over its budget of ${budget} minutes"
 	fi
 }
+
+# Upstream tests that cannot pass on the machines this project runs on, with or without the fork,
+# as `cargo test -- ARGS` that skip them: lightning-dns-resolver's `resolution_test` resolves a
+# name through 8.8.8.8, and there is no network; lightning-persister's
+# `test_readonly_dir_perm_failure` expects a read-only directory to refuse a write, which it
+# does not for root, whom CI runs as.
+ENVIRONMENT_SKIPS=(--skip test::resolution_test --skip fs_store::v1::tests::test_readonly_dir_perm_failure)

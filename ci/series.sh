@@ -49,10 +49,9 @@ BRANCH=series
 # Files that `patch` and merge tools leave behind; `commit` stages with `-f`, so they would
 # otherwise end up in a patch.
 LEFTOVER_PATTERN='\.(orig|rej)$|~$'
-# What builds and fuzzers leave inside the trees (fuzz/ and the other unpublished parts are
-# workspaces of their own, with their own lock files, which upstream does not commit, and their own
-# target directories), which is never part of the series.
-# Upstream's .gitignore names the same, and the network graphs some tests write.
+# What builds, tests and fuzzers leave inside the trees, as upstream's .gitignore names it: the
+# target directories and lock files of the unpublished parts (each a workspace of its own),
+# fuzzers' workspaces, the network graphs some tests write. Never part of the series.
 BUILD_OUTPUTS=(target hfuzz_workspace artifacts Cargo.lock 'net_graph-*.bin' full_graph.lngossip)
 # The same as git pathspecs that exclude them (as files or directories), for `git add`.
 BUILD_OUTPUT_PATHSPECS=()

@@ -42,10 +42,11 @@ export CARGO_TARGET_DIR="$TMP/cargo-target"
 # The upstream snapshot sits beside the project, as ../shared/ does beside a clone.
 ln -s "$(realpath -m "$ROOT/$(sed -n 's/^snapshot = "\(.*\)\/upstream\/.*"$/\1/p' "$ROOT/Cargo.toml")")" "$TMP/shared"
 
-# Clone A: the project's files as they are in the working tree, committed in a scratch repo.
+# Clone A: the project's files as they are in the working tree, committed in a scratch repo
 A="$TMP/a"
 mkdir -p "$A"
-(cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$A")
+# (but the fuzz corpora, 18 MB the tooling does not read).
+(cd "$ROOT" && git ls-files -z -co --exclude-standard ':!fuzz-corpus' | xargs -0 cp --parents -t "$A")
 # The tooling is tested on a series of its own, independent of the fork's patches.
 rm -f "$A"/patches/*.patch
 git -C "$A" init --quiet -b main
