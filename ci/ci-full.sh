@@ -49,6 +49,8 @@ lightning_tests() {
 	cargo test --manifest-path lightning-tests/Cargo.toml
 }
 step "lightning-tests: upgrades and downgrades" lightning_tests
+step "no_std check (upstream's no-std-check crate)" \
+	cargo check --manifest-path no-std-check/Cargo.toml
 step "MSRV check without dev-dependencies" \
 	cargo check --manifest-path msrv-no-dev-deps-check/Cargo.toml
 step "externalized functional tests" \
@@ -57,6 +59,8 @@ bench_check() {
 	RUSTFLAGS="--cfg=ldk_bench" cargo check --manifest-path bench/Cargo.toml --benches
 }
 step "upstream's benchmarks compile" bench_check
+
+step "patch tooling test" ci/test-series.sh
 
 echo
 echo "==> summary"
