@@ -14,8 +14,8 @@ export CARGO_TERM_COLOR=never
 # shellcheck source=ci/lib.sh
 . ci/lib.sh
 
-# The flags of upstream's `cargo test` of its fake-hashes set; the real-hashes set is built as
-# ci/ci-tests.sh builds it (see there why without `chacha20_poly1305_fuzz`).
+# The flags of upstream's `cargo test` of its fake-hashes set; the real-hashes set is built with
+# those of upstream's fuzzers (see ci/fuzz-corpus.sh why without `chacha20_poly1305_fuzz`).
 FUZZ_FLAGS="--cfg=fuzzing --cfg=secp256k1_fuzz --cfg=chacha20_poly1305_fuzz"
 REAL_HASHES_FLAGS="--cfg=fuzzing --cfg=secp256k1_fuzz"
 
@@ -36,7 +36,9 @@ fuzz_fake_hashes() {
 		cargo test --manifest-path fuzz/fuzz-fake-hashes/Cargo.toml --bins
 }
 step "fuzz: test vectors of the fake-hashes targets" fuzz_fake_hashes
+# The fork's targets' regression cases are among these; the corpora follow, with the same build.
 fuzz_real_hashes() {
+	# Line tables only as debug info, as ci/fuzz-corpus.sh builds it.
 	CARGO_TARGET_DIR=target/fuzz RUSTFLAGS="$REAL_HASHES_FLAGS" \
 		CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-tables-only \
 		cargo test --manifest-path fuzz/fuzz-real-hashes/Cargo.toml --bins

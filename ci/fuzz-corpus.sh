@@ -5,7 +5,7 @@
 # upstream's gen_target.sh, runs every file of `../test_cases/<target>/` relative to where it
 # starts, so it starts in a scratch directory whose `test_cases/<target>/` holds the corpus. The
 # targets' regression cases are `fuzz/test_cases/<target>/` in the series, which `cargo test` of
-# the fuzz crate replays (ci/ci-tests.sh).
+# the fuzz crate replays (ci/ci-full.sh).
 #
 # Usage: ci/fuzz-corpus.sh
 #   The slow targets (queue_nodes, resource_manager) replay at most FUZZ_SAMPLE inputs (default
@@ -17,8 +17,11 @@ ROOT=$PWD
 
 SAMPLE=${FUZZ_SAMPLE:-200}
 [ "${FUZZ_REPLAY:-}" = all ] && SAMPLE=0
-# The same build as ci/ci-tests.sh's test vectors, so that nothing is built again (see there
-# for the flags).
+# The same build as ci/ci-full.sh's test vectors, so that nothing is built again. The flags are
+# those upstream's fuzzers build the set with (its ci-fuzz.sh): without `chacha20_poly1305_fuzz`,
+# which upstream's `cargo test` of the set adds, because it makes ChaCha20 a zero stream, and
+# `queue_nodes`' nodes draw their randomness from LDK's `KeysManager` through it (all-zero
+# session keys).
 export CARGO_TARGET_DIR="$ROOT/target/fuzz"
 export RUSTFLAGS="--cfg=fuzzing --cfg=secp256k1_fuzz"
 # Backtraces keep their file and line; full debug info makes the build a third slower.
