@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it on a fresh clone: materialize the fork (upstream's whole
-# workspace with the series), check the series and formatting, build every crate of the
-# workspace (std and no_std), run every crate's test suite (upstream's and ours, and upstream's
-# suites again with every forward through the resource allocation queue), upstream's fuzz
-# targets' checked-in test vectors with ours, a sample of our fuzz corpora, and the patch
-# tooling's own test. `ci/ci-full.sh` runs what this gate leaves out to stay within its time (see
-# README, "Two commands").
+# CI's gate, as it runs on a fresh clone: materialize the fork (upstream's whole workspace with
+# the series), check the series and formatting, build every crate's tests (and check lightning
+# and the background processor without std), run every crate's test suite (upstream's and ours,
+# then again with every forward through the resource allocation queue), and check that
+# upstream's fuzz crate compiles on the fork. `ci/ci-full.sh` runs what this gate leaves out to
+# stay within its time (see README, "Two commands").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
@@ -34,7 +33,7 @@ SUITE_TIMEOUT_SECONDS=900
 # Waiting the whole SUITE_TIMEOUT_SECONDS for that deadlock cost a quarter of an hour: a test
 # libtest has warned about (it runs for over 60 seconds) that still has no result this long
 # after the warning is hung, and its suite is stopped then. Zero leaves it to the timeout (for
-# suites whose tests run for minutes, as the fuzz replay's).
+# suites whose tests run for minutes).
 HUNG_TEST_GRACE_SECONDS=${HUNG_TEST_GRACE_SECONDS:-240}
 
 # The tests of the suite log $1 that libtest warned about and that have no result yet.
