@@ -311,8 +311,9 @@ materialize() {
 		cp -a "$PRISTINE_DIR/unpublished/$crate" "$work_tree/$crate"
 	done
 	# `-f`: the project's .gitignore, which hides the trees from the main repository, is read by
-	# this repository too.
-	sgit_at "$git_dir" "$work_tree" add -f -A -- "${CRATES[@]}" "${UNPUBLISHED[@]}"
+	# this repository too. A checkout named by LDK_UPSTREAM_SOURCE may hold build outputs.
+	sgit_at "$git_dir" "$work_tree" add -f -A -- "${CRATES[@]}" "${UNPUBLISHED[@]}" \
+		"${BUILD_OUTPUT_PATHSPECS[@]}"
 	GIT_AUTHOR_NAME="rust-lightning" GIT_AUTHOR_EMAIL="upstream@ldk-fork.invalid" \
 		GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" \
 		sgit_at "$git_dir" "$work_tree" commit --quiet -m "Upstream $RELEASE as published on crates.io" \

@@ -104,11 +104,15 @@ CHECKOUT="$TMP/checkout"
 mkdir -p "$CHECKOUT"
 tar -xzf "$TMP/shared/upstream/$(sed 's/.* //' ci/upstream-snapshot.sha256)" -C "$CHECKOUT" --strip-components=1
 echo "// from the checkout" >>"$CHECKOUT/fuzz/src/lib.rs"
+mkdir -p "$CHECKOUT/fuzz/target/debug" && touch "$CHECKOUT/fuzz/target/debug/built"
 expect_ok "apply takes the unpublished parts from LDK_UPSTREAM_SOURCE" \
 	env LDK_UPSTREAM_SOURCE="$CHECKOUT" "$S" apply
 grep -q "from the checkout" fuzz/src/lib.rs && "$S" git log -1 --format=%B upstream | grep -q "$CHECKOUT" &&
 	ok "the checkout's parts are the base, which names it" ||
 	fail "the checkout's parts are the base, which names it"
+! "$S" git ls-files --error-unmatch fuzz/target/debug/built >/dev/null 2>&1 &&
+	ok "the checkout's build outputs stay out of the base" ||
+	fail "the checkout's build outputs stay out of the base"
 expect_ok "apply goes back to the snapshot" "$S" apply
 ! grep -q "from the checkout" fuzz/src/lib.rs && ok "the snapshot's parts are back" ||
 	fail "the snapshot's parts are back"
